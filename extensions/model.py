@@ -1,0 +1,432 @@
+"""Builds the one service model every renderer loops over.
+
+``build_model`` turns Copier answers into plain frozen dataclasses: domains own
+resources and functions, functions own triggers and grants, stages own settings.
+No template re-derives a function list or an IAM action: they all read them here.
+``ServiceModelHook`` puts the model into Copier's render context as ``model``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from copier_template_extensions import ContextHook
+
+
+def _load_naming():
+    # Copier loads extension files by path, not as a package, so load the sibling
+    # module the same way (and reuse it when tests imported it already).
+    if "naming" in sys.modules:
+        return sys.modules["naming"]
+    spec = importlib.util.spec_from_file_location("naming", Path(__file__).with_name("naming.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["naming"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+naming = _load_naming()
+
+# Every function may write its own log group; these are added to each role by
+# the renderers next to the model's grants.
+LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+# X-Ray has no resource-level permissions, so this is the one `*` resource.
+TRACING_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+
+# The HTTP operations each domain exposes, with the one table action each needs.
+CRUD_OPERATIONS = (
+    # key, method, path suffix, DynamoDB actions, handler name, description
+    ("create", "POST", "", ("dynamodb:PutItem",), "create_{entity}", "Create one {noun}"),
+    ("get", "GET", "/{id}", ("dynamodb:GetItem",), "get_{entity}", "Read one {noun}"),
+    ("list", "GET", "", ("dynamodb:Scan",), "list_{domain}", "List {domain} a page at a time"),
+    ("update", "PUT", "/{id}", ("dynamodb:UpdateItem",), "update_{entity}", "Replace the fields of one {noun}"),
+    ("delete", "DELETE", "/{id}", ("dynamodb:DeleteItem",), "delete_{entity}", "Delete one {noun}"),
+)
+
+DEFAULT_MEMORY_MB = 256
+DEFAULT_TIMEOUT_S = 10
+ADMIN_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class Trigger:
+    kind: str  # "http" | "schedule" | "oneoff"
+    method: str = ""
+    path: str = ""
+    schedule: str = ""
+
+    @property
+    def is_http(self) -> bool:
+        return self.kind == "http"
+
+
+@dataclass(frozen=True)
+class Grant:
+    resource: str  # logical id of a Resource
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Resource:
+    kind: str  # "table"
+    logical_id: str
+    domain: str
+    env_var: str  # environment variable that carries its physical name
+    name_suffix: str  # physical name is <slug>-<stage>-<suffix>
+    hash_key: str = "id"
+
+
+@dataclass(frozen=True)
+class Function:
+    key: str  # snake_case, unique in the service
+    logical_id: str  # PascalCase CloudFormation id, without suffix
+    name: str  # kebab-case, used in physical names
+    description: str
+    module: str  # dotted import path of the module that holds the handler
+    attribute: str  # the handler function inside ``module``
+    artifact: str  # which code artifact the function ships in
+    trigger: Trigger
+    grants: tuple[Grant, ...]
+    environment: tuple[tuple[str, str], ...]  # (variable, resource logical id)
+    timeout: int = DEFAULT_TIMEOUT_S
+    operation: str = ""
+
+    @property
+    def handler(self) -> str:
+        return f"{self.module}.{self.attribute}"
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return tuple(a for g in self.grants for a in g.actions)
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    pascal: str
+    kebab: str
+    title: str
+    entity: str
+    entity_pascal: str
+    module: str  # dotted import path of the domain package
+    src_dir: str  # folder of the domain package, relative to the project root
+    project_dir: str  # folder of the domain's pyproject (workspace layout) or ""
+    tests_dir: str
+    route: str  # HTTP base path, e.g. /orders
+    table: Resource
+    functions: tuple[Function, ...]
+
+    def function(self, operation: str) -> Function:
+        """The function that serves one CRUD operation of this domain."""
+        for function in self.functions:
+            if function.operation == operation:
+                return function
+        raise KeyError(operation)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    log_level: str
+    log_retention_days: int
+    tracing: bool
+    memory_size: int
+    timeout: int
+    throttle_rate: int
+    throttle_burst: int
+    is_production: bool
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str  # folder under build/functions
+    packages: tuple[tuple[str, str], ...]  # (source folder, folder inside the artifact)
+
+
+@dataclass(frozen=True)
+class Paths:
+    platform_src: str
+    platform_module: str
+    platform_tests: str
+    admin_src: str
+    admin_module: str
+    admin_tests: str
+    package_root: str  # single layout: the one package's folder; workspace: ""
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    slug: str
+    snake: str
+    pascal: str
+    description: str
+    author_name: str
+    author_email: str
+    runtime: str
+    python_version: str
+    region: str
+    iac: str
+    layout: str
+    ci: str
+    services: tuple[str, ...]
+    tracing: bool
+    stages: tuple[Stage, ...]
+    domains: tuple[Domain, ...]
+    admin_jobs: tuple[Function, ...]
+    paths: Paths
+    artifacts: tuple[Artifact, ...]
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def functions(self) -> tuple[Function, ...]:
+        return tuple(f for d in self.domains for f in d.functions) + self.admin_jobs
+
+    @property
+    def http_functions(self) -> tuple[Function, ...]:
+        return tuple(f for f in self.functions if f.trigger.is_http)
+
+    @property
+    def resources(self) -> tuple[Resource, ...]:
+        return tuple(d.table for d in self.domains)
+
+    @property
+    def production_stage(self) -> Stage:
+        return self.stages[-1]
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.stages)
+
+    @property
+    def is_workspace(self) -> bool:
+        return self.layout == "workspace"
+
+    def resource(self, logical_id: str) -> Resource:
+        for resource in self.resources:
+            if resource.logical_id == logical_id:
+                return resource
+        raise KeyError(logical_id)
+
+
+def _paths(layout: str, pkg: str) -> Paths:
+    if layout == "workspace":
+        return Paths(
+            platform_src="libs/platform/src/service_platform",
+            platform_module="service_platform",
+            platform_tests="libs/platform/tests",
+            admin_src="admin/src/admin_jobs",
+            admin_module="admin_jobs",
+            admin_tests="admin/tests",
+            package_root="",
+        )
+    return Paths(
+        platform_src=f"src/{pkg}/platform",
+        platform_module=f"{pkg}.platform",
+        platform_tests="tests/platform",
+        admin_src=f"src/{pkg}/admin",
+        admin_module=f"{pkg}.admin",
+        admin_tests="tests/admin",
+        package_root=f"src/{pkg}",
+    )
+
+
+def _domain(name: str, layout: str, pkg: str) -> Domain:
+    pascal = naming.pascal(name)
+    entity = naming.singular(name)
+    if entity == name:  # e.g. "inventory": keep names distinct from the domain
+        entity = f"{name}_item"
+    table = Resource(
+        kind="table",
+        logical_id=f"{pascal}Table",
+        domain=name,
+        env_var=f"{name.upper()}_TABLE_NAME",
+        name_suffix=naming.kebab(name),
+    )
+    if layout == "workspace":
+        module, src_dir = name, f"domains/{name}/src/{name}"
+        project_dir, tests_dir = f"domains/{name}", f"domains/{name}/tests"
+    else:
+        module, src_dir = f"{pkg}.{name}", f"src/{pkg}/{name}"
+        project_dir, tests_dir = "", f"tests/{name}"
+    route = f"/{naming.kebab(name)}"
+    functions = []
+    for op, method, suffix, actions, attribute, description in CRUD_OPERATIONS:
+        functions.append(
+            Function(
+                key=f"{name}_{op}",
+                logical_id=f"{pascal}{op.capitalize()}",
+                name=f"{naming.kebab(name)}-{op}",
+                description=description.format(noun=entity.replace("_", " "), domain=name),
+                module=f"{module}.handlers",
+                attribute=attribute.format(entity=entity, domain=name),
+                artifact=name,
+                trigger=Trigger(kind="http", method=method, path=route + suffix),
+                grants=(Grant(table.logical_id, actions),),
+                environment=((table.env_var, table.logical_id),),
+                operation=op,
+            )
+        )
+    return Domain(
+        name=name,
+        pascal=pascal,
+        kebab=naming.kebab(name),
+        title=naming.title(name),
+        entity=entity,
+        entity_pascal=naming.pascal(entity),
+        module=module,
+        src_dir=src_dir,
+        project_dir=project_dir,
+        tests_dir=tests_dir,
+        route=route,
+        table=table,
+        functions=tuple(functions),
+    )
+
+
+def _admin_jobs(domains: tuple[Domain, ...], paths: Paths) -> tuple[Function, ...]:
+    tables = [d.table for d in domains]
+    env = tuple((t.env_var, t.logical_id) for t in tables)
+    return (
+        Function(
+            key="seed",
+            logical_id="AdminSeed",
+            name="admin-seed",
+            description="One-off: load sample records into every domain table",
+            module=f"{paths.admin_module}.seed",
+            attribute="handler",
+            artifact="admin",
+            trigger=Trigger(kind="oneoff"),
+            grants=tuple(Grant(t.logical_id, ("dynamodb:PutItem",)) for t in tables),
+            environment=env,
+            timeout=ADMIN_TIMEOUT_S,
+        ),
+        Function(
+            key="report",
+            logical_id="AdminReport",
+            name="admin-report",
+            description="Scheduled: log how many records each domain table holds",
+            module=f"{paths.admin_module}.report",
+            attribute="handler",
+            artifact="admin",
+            trigger=Trigger(kind="schedule", schedule="cron(0 6 * * ? *)"),
+            grants=tuple(Grant(t.logical_id, ("dynamodb:Scan",)) for t in tables),
+            environment=env,
+            timeout=ADMIN_TIMEOUT_S,
+        ),
+    )
+
+
+def _artifacts(domains: tuple[Domain, ...], paths: Paths, layout: str, pkg: str) -> tuple[Artifact, ...]:
+    def inside(src: str) -> str:
+        # Workspace packages are top-level imports; single-layout ones live in <pkg>/.
+        return src.rsplit("/", 1)[1] if layout == "workspace" else src.split("/", 1)[1]
+
+    root = () if layout == "workspace" else ((f"src/{pkg}/__init__.py", f"{pkg}/__init__.py"),)
+    platform = ((paths.platform_src, inside(paths.platform_src)),)
+    artifacts = [Artifact(d.name, root + platform + ((d.src_dir, inside(d.src_dir)),)) for d in domains]
+    admin_sources = tuple((d.src_dir, inside(d.src_dir)) for d in domains)
+    artifacts.append(Artifact("admin", root + platform + admin_sources + ((paths.admin_src, inside(paths.admin_src)),)))
+    return tuple(artifacts)
+
+
+def _stages(names: list[str], log_level: str, retention: dict[str, int], tracing: bool) -> tuple[Stage, ...]:
+    out = []
+    for i, name in enumerate(names):
+        production = i == len(names) - 1  # stages are in promotion order: the last is production
+        out.append(
+            Stage(
+                name=name,
+                log_level=log_level,
+                log_retention_days=int(retention.get(name, 30)),
+                tracing=tracing,
+                memory_size=DEFAULT_MEMORY_MB,
+                timeout=DEFAULT_TIMEOUT_S,
+                throttle_rate=100 if production else 20,
+                throttle_burst=200 if production else 40,
+                is_production=production,
+            )
+        )
+    return tuple(out)
+
+
+def build_model(answers: dict[str, Any]) -> Service:
+    """Build the service model from Copier answers (already validated by copier.yml)."""
+    slug = answers["project_slug"]
+    pkg = naming.snake(slug)
+    layout = answers.get("layout", "workspace")
+    stage_names = list(answers.get("stages") or ["dev", "staging", "prod"])
+    retention = answers.get("log_retention_days") or naming.default_retention(stage_names)
+    tracing = bool(answers.get("tracing", True))
+    paths = _paths(layout, pkg)
+    domains = tuple(_domain(name, layout, pkg) for name in answers.get("domains") or ["orders"])
+    runtime = answers.get("python_runtime", "python3.12")
+    return Service(
+        name=answers.get("project_name", slug),
+        slug=slug,
+        snake=pkg,
+        pascal=naming.pascal(slug),
+        description=answers.get("description", ""),
+        author_name=answers.get("author_name", ""),
+        author_email=answers.get("author_email", ""),
+        runtime=runtime,
+        python_version=runtime.removeprefix("python"),
+        region=answers.get("aws_region", "us-east-1"),
+        iac=answers.get("iac", "sam"),
+        layout=layout,
+        ci=answers.get("ci", "github-actions"),
+        services=tuple(answers.get("services") or ("dynamodb",)),
+        tracing=tracing,
+        stages=_stages(stage_names, answers.get("log_level", "INFO"), retention, tracing),
+        domains=domains,
+        admin_jobs=_admin_jobs(domains, paths),
+        paths=paths,
+        artifacts=_artifacts(domains, paths, layout, pkg),
+        meta={"log_actions": LOG_ACTIONS, "tracing_actions": TRACING_ACTIONS},
+    )
+
+
+_ANSWER_KEYS = (
+    "project_name",
+    "project_slug",
+    "description",
+    "author_name",
+    "author_email",
+    "python_runtime",
+    "aws_region",
+    "iac",
+    "layout",
+    "domains",
+    "services",
+    "stages",
+    "ci",
+    "log_level",
+    "tracing",
+    "log_retention_days",
+)
+
+
+class ServiceModelHook(ContextHook):
+    """Adds ``model`` to the render context once the answers are complete."""
+
+    _cache: dict[str, Service] = {}
+
+    def hook(self, context: dict[str, Any]) -> None:
+        answers = {k: context[k] for k in _ANSWER_KEYS if k in context}
+        # While questions are still being asked, there is nothing to model yet.
+        if "project_slug" not in answers or naming.slug_error(answers["project_slug"]):
+            return
+        if naming.domains_error(answers.get("domains", ["orders"])) or naming.stages_error(
+            answers.get("stages", ["dev"])
+        ):
+            return
+        key = json.dumps(answers, sort_keys=True, default=str)
+        model = self._cache.get(key)
+        if model is None:
+            model = self._cache[key] = build_model(answers)
+        context["model"] = model

@@ -1,0 +1,296 @@
+"""Pure naming filters and answer validators shared by copier.yml and the model.
+
+Everything here is a plain function of its arguments so it can be unit-tested
+without Copier; ``NamingExtension`` only registers the functions as Jinja filters.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import sys
+from collections.abc import Iterable
+
+from jinja2.ext import Extension
+
+SLUG_MIN, SLUG_MAX = 3, 32
+NAME_MAX = 24  # domain and stage names end up inside AWS resource names (64 chars max)
+
+# Folders and import packages the template owns: a domain or stage with one of
+# these names would overwrite or shadow them.
+RESERVED_NAMES = frozenset(
+    {
+        "admin",
+        "admin_jobs",
+        "build",
+        "config",
+        "domains",
+        "infra",
+        "libs",
+        "local",
+        "platform",
+        "scripts",
+        "service_platform",
+        "src",
+        "tests",
+    }
+)
+# Third-party import names in every rendered project; a domain package with one
+# of these names would shadow the library.
+THIRD_PARTY_IMPORTS = frozenset(
+    {"aws_lambda_powertools", "boto3", "botocore", "fastjsonschema", "moto", "pytest", "ruff"}
+)
+
+# Regions with Lambda, HTTP APIs, DynamoDB and EventBridge Scheduler.
+AWS_REGIONS = (
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "ca-west-1",
+    "sa-east-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-east-1",
+    "me-south-1",
+    "me-central-1",
+    "il-central-1",
+    "af-south-1",
+)
+
+# The values CloudWatch Logs accepts for RetentionInDays.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+    2922, 3288, 3653,
+)  # fmt: skip
+
+_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def words(text: str) -> list[str]:
+    """Split any casing (``My Service``, ``my-service``, ``myService``) into words."""
+    return [w.lower() for w in _WORDS.findall(str(text))]
+
+
+def snake(text: str) -> str:
+    return "_".join(words(text))
+
+
+def kebab(text: str) -> str:
+    return "-".join(words(text))
+
+
+def pascal(text: str) -> str:
+    return "".join(w.capitalize() for w in words(text))
+
+
+def title(text: str) -> str:
+    return " ".join(w.capitalize() for w in words(text))
+
+
+def singular(text: str) -> str:
+    """Naive English singular for entity names: ``orders`` -> ``order``."""
+    text = snake(text)
+    if text.endswith("ies") and len(text) > 4:
+        return text[:-3] + "y"
+    if text.endswith(("ses", "xes", "ches", "shes")):
+        return text[:-2]
+    if text.endswith("s") and not text.endswith("ss") and len(text) > 3:
+        return text[:-1]
+    return text
+
+
+def default_slug(name: str) -> str:
+    """A slug from the project name, cut at a word boundary to fit SLUG_MAX."""
+    slug = ""
+    for word in words(name):
+        candidate = f"{slug}-{word}" if slug else word
+        if len(candidate) > SLUG_MAX:
+            break
+        slug = candidate
+    return slug or kebab(name)[:SLUG_MAX]
+
+
+def resource_name(slug: str, stage: str, *parts: str) -> str:
+    """Physical AWS name of a per-stage resource: ``<slug>-<stage>-<parts>``."""
+    return "-".join(kebab(p) for p in (slug, stage, *parts) if p)
+
+
+def slug_error(slug: object) -> str:
+    """Why ``slug`` cannot be a project slug, or ``""`` when it can."""
+    if not isinstance(slug, str) or not slug:
+        return "The project slug is empty: give a short name such as 'order-service'."
+    if slug[0].isdigit():
+        return f"The project slug '{slug}' starts with a digit: start it with a letter (a-z)."
+    if slug != slug.lower():
+        return f"The project slug '{slug}' has capital letters: use lower case, e.g. '{kebab(slug)}'."
+    if " " in slug:
+        return f"The project slug '{slug}' has spaces: join words with '-', e.g. '{kebab(slug)}'."
+    if len(slug) < SLUG_MIN:
+        return f"The project slug '{slug}' is too short: use {SLUG_MIN} to {SLUG_MAX} characters."
+    if len(slug) > SLUG_MAX:
+        return (
+            f"The project slug is {len(slug)} characters long: use at most {SLUG_MAX}, "
+            "because it prefixes every AWS resource name."
+        )
+    if not _SLUG.match(slug):
+        return (
+            f"The project slug '{slug}' has punctuation: use lower-case letters and digits, "
+            "with single '-' between words, e.g. 'order-service'."
+        )
+    if keyword.iskeyword(snake(slug)) or keyword.issoftkeyword(snake(slug)):
+        return f"The project slug '{slug}' is a Python keyword: pick another name, e.g. '{slug}-service'."
+    if snake(slug) in sys.stdlib_module_names:
+        return f"The project slug '{slug}' is a Python standard library module: pick another, e.g. '{slug}-service'."
+    return ""
+
+
+def _name_error(kind: str, name: object, example: str) -> str:
+    if not isinstance(name, str) or not name:
+        return f"A {kind} name is empty: use lower-case words such as '{example}'."
+    if not _NAME.match(name):
+        return (
+            f"The {kind} name '{name}' is not valid: use lower-case letters, digits and single "
+            f"'_' between words, starting with a letter, e.g. '{snake(name) or example}'."
+        )
+    if len(name) > NAME_MAX:
+        return f"The {kind} name '{name}' is longer than {NAME_MAX} characters: shorten it."
+    if name in RESERVED_NAMES:
+        return (
+            f"The {kind} name '{name}' collides with a folder or package the template owns "
+            f"({', '.join(sorted(RESERVED_NAMES))}): pick another name."
+        )
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return f"The {kind} name '{name}' is a Python keyword: pick another name."
+    return ""
+
+
+def _list_error(kind: str, values: object, example: str) -> tuple[str, list[str]]:
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        return (
+            f"The {kind}s must be a list such as [{example}], got {values!r}.",
+            [],
+        )
+    values = list(values)
+    if not values:
+        return f"The {kind} list is empty: give at least one {kind}, e.g. [{example}].", []
+    for value in values:
+        if error := _name_error(kind, value, example):
+            return error, values
+    duplicates = sorted({v for v in values if values.count(v) > 1})
+    if duplicates:
+        return f"The {kind} '{duplicates[0]}' is listed twice: each {kind} must be unique.", values
+    return "", values
+
+
+def domains_error(domains: object) -> str:
+    """Why the domain list is unusable, or ``""``."""
+    error, values = _list_error("domain", domains, "orders")
+    if error:
+        return error
+    for name in values:
+        if name in sys.stdlib_module_names or name in THIRD_PARTY_IMPORTS:
+            return (
+                f"The domain name '{name}' would shadow the Python module '{name}': "
+                f"pick another name, e.g. '{name}_domain'."
+            )
+    return ""
+
+
+def stages_error(stages: object) -> str:
+    """Why the stage list is unusable, or ``""``."""
+    error, values = _list_error("stage", stages, "dev, staging, prod")
+    if error:
+        return error
+    for name in values:
+        if "_" in name:
+            return f"The stage name '{name}' has '_': AWS stack names allow only letters, digits and '-': use '{name.replace('_', '')}'."
+        if name == "local":
+            return "The stage name 'local' is reserved for `make dev` on your machine: pick another name."
+    return ""
+
+
+def region_error(region: object) -> str:
+    if region in AWS_REGIONS:
+        return ""
+    return (
+        f"'{region}' is not an AWS region this template supports: use a region code such as "
+        f"'us-east-1' or 'eu-west-1' (one of: {', '.join(AWS_REGIONS)})."
+    )
+
+
+def email_error(email: object) -> str:
+    if isinstance(email, str) and _EMAIL.match(email):
+        return ""
+    return f"'{email}' is not an email address: use the form name@example.com."
+
+
+def retention_error(retention: object, stages: object) -> str:
+    """Why the per-stage log retention mapping is unusable, or ``""``."""
+    if not isinstance(retention, dict):
+        return "Log retention must be a mapping of stage to days, e.g. {dev: 7, prod: 365}."
+    stages = list(stages) if isinstance(stages, list) else []
+    missing = [s for s in stages if s not in retention]
+    if missing:
+        return f"Log retention has no value for stage '{missing[0]}': add '{missing[0]}: 30'."
+    extra = [s for s in retention if s not in stages]
+    if extra:
+        return f"Log retention names '{extra[0]}', which is not one of the stages {stages}: remove it."
+    for stage, days in retention.items():
+        if days not in LOG_RETENTION_DAYS or isinstance(days, bool):
+            allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
+            return f"Log retention {days!r} for stage '{stage}' is not a CloudWatch value: use one of {allowed}."
+    return ""
+
+
+def default_retention(stages: object) -> dict[str, int]:
+    """Short retention in development stages, long in production."""
+    out = {}
+    for stage in stages if isinstance(stages, list) else []:
+        out[stage] = 365 if stage in ("prod", "production", "live") else 30 if stage in ("staging", "stage", "qa", "uat") else 7
+    return out
+
+
+FILTERS = {
+    "snake": snake,
+    "kebab": kebab,
+    "pascal": pascal,
+    "title_words": title,
+    "singular": singular,
+    "resource_name": resource_name,
+    "default_slug": default_slug,
+    "slug_error": slug_error,
+    "domains_error": domains_error,
+    "stages_error": stages_error,
+    "region_error": region_error,
+    "email_error": email_error,
+    "retention_error": retention_error,
+    "default_retention": default_retention,
+}
+
+
+class NamingExtension(Extension):
+    """Registers the filters above in Copier's Jinja environment."""
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.filters.update(FILTERS)

@@ -1,0 +1,1 @@
+"""Shared platform code: settings, logging, HTTP plumbing and backing-service adapters."""

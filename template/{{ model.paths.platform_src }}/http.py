@@ -1,0 +1,120 @@
+"""Plumbing between API Gateway HTTP API (payload v2) events and service calls.
+
+Handlers stay thin: they read the request, call the service and return
+``(status, body)``; this module parses and validates JSON, maps service errors to
+status codes, sets the correlation id on every log line and echoes it back.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache, wraps
+from typing import Any
+
+import fastjsonschema
+
+from .errors import ConflictError, NotFoundError, ValidationError
+from .observability import logger
+
+CORRELATION_HEADER = "x-correlation-id"
+Result = tuple[int, Any]
+
+
+class BadRequest(Exception):
+    """The request itself is malformed (HTTP 400)."""
+
+
+@cache
+def _validator(schema_json: str) -> Callable[[Any], Any]:
+    # Compiling a schema costs milliseconds: do it once per schema and process.
+    return fastjsonschema.compile(json.loads(schema_json))
+
+
+@dataclass(frozen=True)
+class Request:
+    event: Mapping[str, Any]
+
+    @property
+    def method(self) -> str:
+        return self.event.get("requestContext", {}).get("http", {}).get("method", "")
+
+    @property
+    def path(self) -> str:
+        return self.event.get("rawPath", "")
+
+    def path_param(self, name: str) -> str:
+        value = (self.event.get("pathParameters") or {}).get(name)
+        if not value:
+            raise BadRequest(f"Path parameter '{name}' is missing.")
+        return value
+
+    def query(self, name: str, default: str | None = None) -> str | None:
+        return (self.event.get("queryStringParameters") or {}).get(name, default)
+
+    def json(self, schema: Mapping[str, Any]) -> dict[str, Any]:
+        """The body as JSON, checked against a JSON Schema from the domain's contract."""
+        raw = self.event.get("body") or ""
+        if self.event.get("isBase64Encoded"):
+            raw = base64.b64decode(raw).decode("utf-8")
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise BadRequest("The request body is not valid JSON.") from None
+        try:
+            return _validator(json.dumps(schema, sort_keys=True))(data)
+        except fastjsonschema.JsonSchemaValueException as error:
+            raise BadRequest(error.message.replace("data", "body", 1)) from None
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def response(status: int, body: Any, correlation_id: str) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"content-type": "application/json", CORRELATION_HEADER: correlation_id},
+        "body": "" if body is None else json.dumps(body, default=_default),
+    }
+
+
+def _error(status: int, code: str, message: str) -> Result:
+    return status, {"error": code, "message": message}
+
+
+def api_handler(func: Callable[[Request], Result]) -> Callable[[dict, Any], dict]:
+    """Wrap ``func(request) -> (status, body)`` as a Lambda handler for an HTTP API route."""
+
+    @wraps(func)
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict, context: Any) -> dict:
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        correlation_id = (
+            headers.get(CORRELATION_HEADER)
+            or event.get("requestContext", {}).get("requestId")
+            or uuid.uuid4().hex
+        )
+        logger.set_correlation_id(correlation_id)
+        request = Request(event)
+        try:
+            status, body = func(request)
+        except (BadRequest, ValidationError) as error:
+            status, body = _error(400, "bad_request", str(error))
+        except NotFoundError as error:
+            status, body = _error(404, "not_found", str(error))
+        except ConflictError as error:
+            status, body = _error(409, "conflict", str(error))
+        except Exception:  # the one place that turns surprises into a 500
+            logger.exception("Unhandled error")
+            status, body = _error(500, "internal_error", "Internal server error.")
+        logger.info("Request handled", method=request.method, path=request.path, status=status)
+        return response(status, body, correlation_id)
+
+    return handler
