@@ -22,9 +22,7 @@ def run_local(job: str, payload: dict, aws_endpoint: str) -> dict:
     try:
         urllib.request.urlopen(aws_endpoint, timeout=2)
     except OSError:
-        sys.exit(
-            f"No local AWS emulator at {aws_endpoint}: start it with `make dev` in another terminal."
-        )
+        sys.exit(f"No local AWS emulator at {aws_endpoint}: start it with `make dev` in another terminal.")
     os.environ.update(env.environment(aws_endpoint))
     module, _, attribute = ADMIN_JOBS[job][0].rpartition(".")
     return getattr(importlib.import_module(module), attribute)(payload, context_for(f"admin-{job}"))
@@ -34,20 +32,12 @@ def run_remote(job: str, payload: dict, stage: str) -> dict:
     import boto3
 
     stack = f"{env.SERVICE}-{stage}"
-    outputs = (
-        boto3.client("cloudformation")
-        .describe_stacks(StackName=stack)["Stacks"][0]
-        .get("Outputs", [])
-    )
+    outputs = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
     names = {output["OutputKey"]: output["OutputValue"] for output in outputs}
     output_key = ADMIN_JOBS[job][1]
     if output_key not in names:
-        sys.exit(
-            f"Stack {stack} has no output {output_key}: deploy it first with `make deploy STAGE={stage}`."
-        )
-    response = boto3.client("lambda").invoke(
-        FunctionName=names[output_key], Payload=json.dumps(payload).encode()
-    )
+        sys.exit(f"Stack {stack} has no output {output_key}: deploy it first with `make deploy STAGE={stage}`.")
+    response = boto3.client("lambda").invoke(FunctionName=names[output_key], Payload=json.dumps(payload).encode())
     result = json.loads(response["Payload"].read() or b"null")
     if response.get("FunctionError"):
         sys.exit(f"Job {job} failed in {stage}: {json.dumps(result)}")
@@ -58,12 +48,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run an admin job once.")
     parser.add_argument("job", choices=sorted(ADMIN_JOBS))
     parser.add_argument("--stage", default="local", help="'local' (default) or a deployed stage")
-    parser.add_argument(
-        "--payload", default="{}", help="JSON event for the job, e.g. '{\"count\": 10}'"
-    )
-    parser.add_argument(
-        "--aws-endpoint", default=f"http://127.0.0.1:{int(os.environ.get('PORT', '3000')) + 1}"
-    )
+    parser.add_argument("--payload", default="{}", help="JSON event for the job, e.g. '{\"count\": 10}'")
+    parser.add_argument("--aws-endpoint", default=f"http://127.0.0.1:{int(os.environ.get('PORT', '3000')) + 1}")
     args = parser.parse_args(argv)
     payload = json.loads(args.payload)
     if args.stage == "local":

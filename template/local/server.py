@@ -98,9 +98,7 @@ def make_handler(router: Router) -> type[BaseHTTPRequestHandler]:
             handler, route_key, params = resolved
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length).decode("utf-8") if length else ""
-            event = build_event(
-                self.command, url.path, url.query, dict(self.headers), body, route_key, params
-            )
+            event = build_event(self.command, url.path, url.query, dict(self.headers), body, route_key, params)
             result = handler(event, context_for(route_key))
             self._send(result["statusCode"], result.get("headers", {}), result.get("body") or "")
 
@@ -137,9 +135,7 @@ def start_emulator(port: int):
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
-    parser.add_argument(
-        "--aws-port", type=int, default=int(os.environ.get("LOCAL_AWS_PORT", "0")) or None
-    )
+    parser.add_argument("--aws-port", type=int, default=int(os.environ.get("LOCAL_AWS_PORT", "0")) or None)
     args = parser.parse_args(argv)
     aws_port = args.aws_port or args.port + 1
     emulator, endpoint = start_emulator(aws_port)

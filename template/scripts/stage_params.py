@@ -35,8 +35,7 @@ def overrides(stage: str) -> dict[str, str]:
     if unknown or missing:
         raise SystemExit(f"{path}: unknown keys {unknown}, missing keys {missing}.")
     return {
-        PARAMETERS[key]: str(value).lower() if isinstance(value, bool) else str(value)
-        for key, value in config.items()
+        PARAMETERS[key]: str(value).lower() if isinstance(value, bool) else str(value) for key, value in config.items()
     }
 
 

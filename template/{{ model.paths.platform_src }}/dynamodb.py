@@ -62,14 +62,10 @@ class DynamoTable:
             raise
 
     def get(self, record_id: str) -> dict[str, Any] | None:
-        item = self.client.get_item(TableName=self.name, Key=_to_item({"id": record_id})).get(
-            "Item"
-        )
+        item = self.client.get_item(TableName=self.name, Key=_to_item({"id": record_id})).get("Item")
         return _from_item(item) if item else None
 
-    def page(
-        self, limit: int, cursor: str | None = None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    def page(self, limit: int, cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         """One page of records and an opaque cursor for the next page (None at the end)."""
         kwargs: dict[str, Any] = {"TableName": self.name, "Limit": limit}
         if cursor:

@@ -97,9 +97,7 @@ def api_handler(func: Callable[[Request], Result]) -> Callable[[dict, Any], dict
     def handler(event: dict, context: Any) -> dict:
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         correlation_id = (
-            headers.get(CORRELATION_HEADER)
-            or event.get("requestContext", {}).get("requestId")
-            or uuid.uuid4().hex
+            headers.get(CORRELATION_HEADER) or event.get("requestContext", {}).get("requestId") or uuid.uuid4().hex
         )
         logger.set_correlation_id(correlation_id)
         request = Request(event)

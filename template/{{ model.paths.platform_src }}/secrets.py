@@ -22,6 +22,4 @@ def get_secret(reference: str, max_age: int = DEFAULT_MAX_AGE) -> str:
         return parameters.get_parameter(name, decrypt=True, max_age=max_age)
     if kind == "secretsmanager" and name:
         return parameters.get_secret(name, max_age=max_age)
-    raise ValueError(
-        f"Secret reference {reference!r} is not 'ssm:/path/name' or 'secretsmanager:name'."
-    )
+    raise ValueError(f"Secret reference {reference!r} is not 'ssm:/path/name' or 'secretsmanager:name'.")

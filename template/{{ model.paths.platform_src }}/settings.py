@@ -37,9 +37,7 @@ class Settings:
             ) from None
 
 
-def load_settings(
-    required: Iterable[str] = (), environ: Mapping[str, str] | None = None
-) -> Settings:
+def load_settings(required: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> Settings:
     """Read and check the environment once, at cold start."""
     env = os.environ if environ is None else environ
     names = tuple(required)
