@@ -218,14 +218,17 @@ def domains_error(domains: object) -> str:
 
 def stages_error(stages: object) -> str:
     """Why the stage list is unusable, or ``""``."""
+    if isinstance(stages, list) and "local" in stages:
+        return "The stage name 'local' is reserved for `make dev` on your machine: pick another name."
     error, values = _list_error("stage", stages, "dev, staging, prod")
     if error:
         return error
     for name in values:
         if "_" in name:
-            return f"The stage name '{name}' has '_': AWS stack names allow only letters, digits and '-': use '{name.replace('_', '')}'."
-        if name == "local":
-            return "The stage name 'local' is reserved for `make dev` on your machine: pick another name."
+            return (
+                f"The stage name '{name}' has '_': AWS stack names allow only letters, digits and '-': "
+                f"use '{name.replace('_', '')}'."
+            )
     return ""
 
 

