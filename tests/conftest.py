@@ -22,3 +22,22 @@ os.environ.pop("VIRTUAL_ENV", None)  # uv in rendered projects must use their ow
 # extensions/ are loaded by Copier from file paths; tests import them the same way.
 sys.path.insert(0, str(ROOT / "extensions"))
 sys.path.insert(0, str(ROOT / "tests"))
+
+
+import pytest  # noqa: E402
+
+
+def render(copie, answers: dict) -> Path:
+    result = copie.copy(extra_answers=answers)
+    assert result.exit_code == 0, result.exception
+    return result.project_dir
+
+
+@pytest.fixture(scope="session")
+def default_project(copie_session) -> Path:
+    """The project `copier copy --defaults` renders, synced once for every test that needs it."""
+    import project_checks
+
+    project = render(copie_session, {})
+    project_checks.sync(project)
+    return project

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 import project_checks as checks
-from conftest import ROOT
+from conftest import ROOT, render
 from matrix import matrix
 from model import LOG_ACTIONS, TRACING_ACTIONS, build_model
 
@@ -27,12 +27,6 @@ def _is_defaults(row: dict) -> bool:
 # The defaults render is a row of its own (and shared with test_local_dev), so a matrix row
 # that only repeats the defaults is dropped.
 ROWS = [row for row in matrix() if not _is_defaults(row)]
-
-
-def render(copie, answers: dict):
-    result = copie.copy(extra_answers=answers)
-    assert result.exit_code == 0, result.exception
-    return result.project_dir
 
 
 def check_iac_matches_model(project) -> None:
@@ -60,14 +54,6 @@ def check_project(project) -> None:
     checks.validate_sam(project)
     check_iac_matches_model(project)
     checks.lint_workflows(project)
-
-
-@pytest.fixture(scope="session")
-def default_project(copie_session):
-    """The project `copier copy --defaults` renders, synced once for every test that needs it."""
-    project = render(copie_session, {})
-    checks.sync(project)
-    return project
 
 
 @pytest.mark.render
