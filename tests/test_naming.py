@@ -56,3 +56,14 @@ def test_filters_are_registered_for_copier():
     env = Environment(extensions=[naming.NamingExtension])
     assert env.from_string("{{ 'Order Service' | kebab }}").render() == "order-service"
     assert env.from_string("{{ '1x' | slug_error }}").render().startswith("The project slug '1x' starts with a digit")
+
+
+def test_readme_documents_every_question():
+    import yaml
+
+    from conftest import ROOT
+
+    questions = [k for k in yaml.safe_load((ROOT / "copier.yml").read_text()) if not k.startswith("_")]
+    readme = (ROOT / "README.md").read_text()
+    missing = [q for q in questions if f"| `{q}` |" not in readme]
+    assert not missing, f"README question table lacks {missing}"

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""The template's two entry points; needs only Python 3.11+ with pip (and Node for the tests).
+
+    python dev.py render my-service   # render a project with the default answers
+    python dev.py test [pytest args]  # install the test tools into .venv, run every test
+
+Both create .venv on first use from the dependencies in pyproject.toml and reinstall
+only when pyproject.toml or package-lock.json change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+
+
+def _stamp(*files: Path) -> str:
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files if f.exists())).hexdigest()
+
+
+def ensure_venv(extra: str | None) -> None:
+    """Create .venv and install pyproject's dependencies (plus an optional extra) when they changed."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python 3.11 or newer is required; this is {sys.version.split()[0]}.")
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = list(pyproject["dependencies"])
+    if extra:
+        requirements += pyproject["optional-dependencies"][extra]
+    marker = VENV / f".installed-{extra or 'base'}"
+    stamp = _stamp(ROOT / "pyproject.toml")
+    if marker.exists() and marker.read_text() == stamp:
+        return
+    if not PYTHON.exists():
+        print(f"Creating {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print(f"Installing {len(requirements)} packages into {VENV}", flush=True)
+    subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements], check=True)
+    marker.write_text(stamp)
+
+
+def ensure_node_tools() -> None:
+    npm = shutil.which("npm")
+    if not npm:
+        sys.exit("npm (Node.js 18+) is required by the tests to lint rendered GitHub Actions workflows: install Node.js.")
+    marker = ROOT / "node_modules" / ".installed"
+    stamp = _stamp(ROOT / "package.json", ROOT / "package-lock.json")
+    if marker.exists() and marker.read_text() == stamp:
+        return
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT, check=True)
+    marker.write_text(stamp)
+
+
+def render(args: list[str]) -> int:
+    if len(args) != 1:
+        sys.exit("usage: python dev.py render DESTINATION")
+    ensure_venv(None)
+    return subprocess.call([str(BIN / "copier"), "copy", "--trust", "--defaults", str(ROOT), args[0]])
+
+
+def test(args: list[str]) -> int:
+    ensure_venv("test")
+    ensure_node_tools()
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    if not any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args):
+        args = ["-n", "auto", *args]  # renders are independent: use every core
+    return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT, env=env)
+
+
+def main() -> int:
+    commands = {"render": render, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        return 2
+    return commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
