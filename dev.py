@@ -15,9 +15,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 import venv
 from pathlib import Path
+
+if sys.version_info < (3, 11):  # noqa: UP036 - say so clearly instead of failing on tomllib
+    sys.exit(f"Python 3.11 or newer is required; this is {sys.version.split()[0]}.")
+
+import tomllib  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -31,8 +35,6 @@ def _stamp(*files: Path) -> str:
 
 def ensure_venv(extra: str | None) -> None:
     """Create .venv and install pyproject's dependencies (plus an optional extra) when they changed."""
-    if sys.version_info < (3, 11):
-        sys.exit(f"Python 3.11 or newer is required; this is {sys.version.split()[0]}.")
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     requirements = list(pyproject["dependencies"])
     if extra:
@@ -45,14 +47,19 @@ def ensure_venv(extra: str | None) -> None:
         print(f"Creating {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     print(f"Installing {len(requirements)} packages into {VENV}", flush=True)
-    subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements], check=True)
+    subprocess.run(
+        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
+        check=True,
+    )
     marker.write_text(stamp)
 
 
 def ensure_node_tools() -> None:
     npm = shutil.which("npm")
     if not npm:
-        sys.exit("npm (Node.js 18+) is required by the tests to lint rendered GitHub Actions workflows: install Node.js.")
+        sys.exit(
+            "npm (Node.js 18+) is required by the tests to lint rendered GitHub Actions workflows: install Node.js."
+        )
     marker = ROOT / "node_modules" / ".installed"
     stamp = _stamp(ROOT / "package.json", ROOT / "package-lock.json")
     if marker.exists() and marker.read_text() == stamp:

@@ -44,7 +44,14 @@ CRUD_OPERATIONS = (
     ("create", "POST", "", ("dynamodb:PutItem",), "create_{entity}", "Create one {noun}"),
     ("get", "GET", "/{id}", ("dynamodb:GetItem",), "get_{entity}", "Read one {noun}"),
     ("list", "GET", "", ("dynamodb:Scan",), "list_{domain}", "List {domain} a page at a time"),
-    ("update", "PUT", "/{id}", ("dynamodb:UpdateItem",), "update_{entity}", "Replace the fields of one {noun}"),
+    (
+        "update",
+        "PUT",
+        "/{id}",
+        ("dynamodb:UpdateItem",),
+        "update_{entity}",
+        "Replace the fields of one {noun}",
+    ),
     ("delete", "DELETE", "/{id}", ("dynamodb:DeleteItem",), "delete_{entity}", "Delete one {noun}"),
 )
 
@@ -331,7 +338,9 @@ def _artifacts(domains: tuple[Domain, ...], paths: Paths, layout: str, pkg: str)
     platform = ((paths.platform_src, inside(paths.platform_src)),)
     artifacts = [Artifact(d.name, root + platform + ((d.src_dir, inside(d.src_dir)),)) for d in domains]
     admin_sources = tuple((d.src_dir, inside(d.src_dir)) for d in domains)
-    artifacts.append(Artifact("admin", root + platform + admin_sources + ((paths.admin_src, inside(paths.admin_src)),)))
+    artifacts.append(
+        Artifact("admin", root + platform + admin_sources + ((paths.admin_src, inside(paths.admin_src)),))
+    )
     return tuple(artifacts)
 
 

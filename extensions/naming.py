@@ -261,7 +261,9 @@ def retention_error(retention: object, stages: object) -> str:
     for stage, days in retention.items():
         if days not in LOG_RETENTION_DAYS or isinstance(days, bool):
             allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
-            return f"Log retention {days!r} for stage '{stage}' is not a CloudWatch value: use one of {allowed}."
+            return (
+                f"Log retention {days!r} for stage '{stage}' is not a CloudWatch value: use one of {allowed}."
+            )
     return ""
 
 
@@ -269,7 +271,13 @@ def default_retention(stages: object) -> dict[str, int]:
     """Short retention in development stages, long in production."""
     out = {}
     for stage in stages if isinstance(stages, list) else []:
-        out[stage] = 365 if stage in ("prod", "production", "live") else 30 if stage in ("staging", "stage", "qa", "uat") else 7
+        out[stage] = (
+            365
+            if stage in ("prod", "production", "live")
+            else 30
+            if stage in ("staging", "stage", "qa", "uat")
+            else 7
+        )
     return out
 
 

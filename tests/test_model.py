@@ -4,7 +4,12 @@ import pytest
 
 from model import LOG_ACTIONS, build_model
 
-BASE = {"project_name": "Order Service", "project_slug": "order-service", "domains": ["orders"], "stages": ["dev", "staging", "prod"]}
+BASE = {
+    "project_name": "Order Service",
+    "project_slug": "order-service",
+    "domains": ["orders"],
+    "stages": ["dev", "staging", "prod"],
+}
 
 
 def model(**answers):
@@ -45,8 +50,14 @@ def test_admin_jobs_are_separate_functions_with_narrow_grants():
     service = model(domains=["orders", "payments"])
     seed, report = service.admin_jobs
     assert seed.trigger.kind == "oneoff" and report.trigger.kind == "schedule"
-    assert {g.resource: g.actions for g in seed.grants} == {"OrdersTable": ("dynamodb:PutItem",), "PaymentsTable": ("dynamodb:PutItem",)}
-    assert {g.resource: g.actions for g in report.grants} == {"OrdersTable": ("dynamodb:Scan",), "PaymentsTable": ("dynamodb:Scan",)}
+    assert {g.resource: g.actions for g in seed.grants} == {
+        "OrdersTable": ("dynamodb:PutItem",),
+        "PaymentsTable": ("dynamodb:PutItem",),
+    }
+    assert {g.resource: g.actions for g in report.grants} == {
+        "OrdersTable": ("dynamodb:Scan",),
+        "PaymentsTable": ("dynamodb:Scan",),
+    }
     assert report.trigger.schedule.startswith("cron(")
 
 
@@ -59,8 +70,20 @@ def test_no_grant_is_a_wildcard():
 @pytest.mark.parametrize(
     ("layout", "handler", "src", "tests", "platform"),
     [
-        ("workspace", "orders.handlers.create_order", "domains/orders/src/orders", "domains/orders/tests", "service_platform"),
-        ("single", "order_service.orders.handlers.create_order", "src/order_service/orders", "tests/orders", "order_service.platform"),
+        (
+            "workspace",
+            "orders.handlers.create_order",
+            "domains/orders/src/orders",
+            "domains/orders/tests",
+            "service_platform",
+        ),
+        (
+            "single",
+            "order_service.orders.handlers.create_order",
+            "src/order_service/orders",
+            "tests/orders",
+            "order_service.platform",
+        ),
     ],
 )
 def test_layout_decides_paths_and_modules(layout, handler, src, tests, platform):
@@ -82,7 +105,9 @@ def test_artifacts_hold_only_the_code_each_function_needs():
 
 
 def test_stages_carry_their_settings_and_the_last_is_production():
-    service = model(log_retention_days={"dev": 7, "staging": 30, "prod": 365}, log_level="WARNING", tracing=False)
+    service = model(
+        log_retention_days={"dev": 7, "staging": 30, "prod": 365}, log_level="WARNING", tracing=False
+    )
     assert [(s.name, s.log_retention_days, s.is_production) for s in service.stages] == [
         ("dev", 7, False),
         ("staging", 30, False),

@@ -20,14 +20,23 @@ def test_case_filters(text, snake, kebab, pascal):
 
 @pytest.mark.parametrize(
     ("plural", "singular"),
-    [("orders", "order"), ("categories", "category"), ("boxes", "box"), ("address", "address"), ("customer_accounts", "customer_account")],
+    [
+        ("orders", "order"),
+        ("categories", "category"),
+        ("boxes", "box"),
+        ("address", "address"),
+        ("customer_accounts", "customer_account"),
+    ],
 )
 def test_singular(plural, singular):
     assert naming.singular(plural) == singular
 
 
 def test_resource_name_is_per_stage():
-    assert naming.resource_name("order-service", "prod", "customer_accounts") == "order-service-prod-customer-accounts"
+    assert (
+        naming.resource_name("order-service", "prod", "customer_accounts")
+        == "order-service-prod-customer-accounts"
+    )
 
 
 def test_default_slug_fits_at_a_word_boundary():
@@ -55,7 +64,11 @@ def test_filters_are_registered_for_copier():
 
     env = Environment(extensions=[naming.NamingExtension])
     assert env.from_string("{{ 'Order Service' | kebab }}").render() == "order-service"
-    assert env.from_string("{{ '1x' | slug_error }}").render().startswith("The project slug '1x' starts with a digit")
+    assert (
+        env.from_string("{{ '1x' | slug_error }}")
+        .render()
+        .startswith("The project slug '1x' starts with a digit")
+    )
 
 
 def test_readme_documents_every_question():

@@ -37,18 +37,34 @@ BAD_ANSWERS = [
     ({"stages": ["qa_1"]}, "has '_': AWS stack names allow only letters, digits and '-'"),
     ({"aws_region": "mars-east-1"}, "'mars-east-1' is not an AWS region this template supports"),
     ({"aws_region": "US-EAST-1"}, "is not an AWS region"),
-    ({"author_email": "not-an-email"}, "'not-an-email' is not an email address: use the form name@example.com"),
-    ({"log_retention_days": {"dev": 7, "staging": 30, "prod": 366}}, "Log retention 366 for stage 'prod' is not a CloudWatch value"),
-    ({"stages": ["dev", "prod"], "log_retention_days": {"dev": 7}}, "Log retention has no value for stage 'prod'"),
-    ({"log_retention_days": {"dev": 7, "staging": 30, "prod": 365, "qa": 7}}, "names 'qa', which is not one of the stages"),
+    (
+        {"author_email": "not-an-email"},
+        "'not-an-email' is not an email address: use the form name@example.com",
+    ),
+    (
+        {"log_retention_days": {"dev": 7, "staging": 30, "prod": 366}},
+        "Log retention 366 for stage 'prod' is not a CloudWatch value",
+    ),
+    (
+        {"stages": ["dev", "prod"], "log_retention_days": {"dev": 7}},
+        "Log retention has no value for stage 'prod'",
+    ),
+    (
+        {"log_retention_days": {"dev": 7, "staging": 30, "prod": 365, "qa": 7}},
+        "names 'qa', which is not one of the stages",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("answers", "message"), BAD_ANSWERS, ids=lambda v: str(v)[:40] if isinstance(v, dict) else None)
+@pytest.mark.parametrize(
+    ("answers", "message"), BAD_ANSWERS, ids=lambda v: str(v)[:40] if isinstance(v, dict) else None
+)
 def test_bad_answer_is_rejected_with_a_clear_message(tmp_path, answers, message):
     destination = tmp_path / "service"
     with pytest.raises(ValueError, match=re.escape(message)) as raised:
-        run_copy(str(ROOT), str(destination), data=answers, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
+        run_copy(
+            str(ROOT), str(destination), data=answers, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True
+        )
     assert "Nothing was written" in str(raised.value)
     assert not destination.exists(), "a rejected answer must not leave a half-rendered project"
 

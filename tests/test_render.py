@@ -15,7 +15,9 @@ from model import LOG_ACTIONS, TRACING_ACTIONS, build_model
 DEFAULTS = {
     key: q["default"]
     for key, q in yaml.safe_load((ROOT / "copier.yml").read_text()).items()
-    if not key.startswith("_") and isinstance(q.get("default"), (bool, str, list)) and "{{" not in str(q.get("default"))
+    if not key.startswith("_")
+    and isinstance(q.get("default"), (bool, str, list))
+    and "{{" not in str(q.get("default"))
 }
 
 
@@ -61,11 +63,21 @@ def test_defaults_pass_their_own_checks(default_project):
     check_project(default_project)
     answers = checks.load_answers(default_project)
     assert (answers["iac"], answers["layout"], answers["domains"]) == ("sam", "workspace", ["orders"])
-    assert sorted(p.name for p in (default_project / "config").glob("*.json")) == ["dev.json", "prod.json", "staging.json"]
+    assert sorted(p.name for p in (default_project / "config").glob("*.json")) == [
+        "dev.json",
+        "prod.json",
+        "staging.json",
+    ]
 
 
 @pytest.mark.render
-@pytest.mark.parametrize("answers", ROWS, ids=lambda r: "-".join(str(v) for k, v in r.items() if k in ("python_runtime", "layout", "log_level", "tracing")))
+@pytest.mark.parametrize(
+    "answers",
+    ROWS,
+    ids=lambda r: "-".join(
+        str(v) for k, v in r.items() if k in ("python_runtime", "layout", "log_level", "tracing")
+    ),
+)
 def test_matrix_row_passes_its_own_checks(copie, answers):
     project = render(copie, answers)
     check_project(project)
@@ -104,7 +116,11 @@ def test_iam_check_catches_over_broad_policies():
                         {
                             "PolicyDocument": {
                                 "Statement": [
-                                    {"Effect": "Allow", "Action": "dynamodb:*", "Resource": {"Fn::GetAtt": ["T", "Arn"]}},
+                                    {
+                                        "Effect": "Allow",
+                                        "Action": "dynamodb:*",
+                                        "Resource": {"Fn::GetAtt": ["T", "Arn"]},
+                                    },
                                     {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"},
                                 ]
                             }
@@ -112,8 +128,14 @@ def test_iam_check_catches_over_broad_policies():
                     ]
                 },
             },
-            "Fn": {"Type": "AWS::Serverless::Function", "Properties": {"Role": {"Fn::GetAtt": ["FnRole", "Arn"]}}},
-            "Other": {"Type": "AWS::Serverless::Function", "Properties": {"Role": {"Fn::GetAtt": ["FnRole", "Arn"]}, "Policies": ["AmazonS3FullAccess"]}},
+            "Fn": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {"Role": {"Fn::GetAtt": ["FnRole", "Arn"]}},
+            },
+            "Other": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {"Role": {"Fn::GetAtt": ["FnRole", "Arn"]}, "Policies": ["AmazonS3FullAccess"]},
+            },
         }
     }
     findings = checks.iam_violations(template)
