@@ -426,16 +426,17 @@ class ServiceModelHook(ContextHook):
     _cache: dict[str, Service] = {}
 
     def hook(self, context: dict[str, Any]) -> None:
+        # Called for every file and path Copier renders: answer from the cache when possible.
         answers = {k: context[k] for k in _ANSWER_KEYS if k in context}
-        # While questions are still being asked, there is nothing to model yet.
-        if "project_slug" not in answers or naming.slug_error(answers["project_slug"]):
-            return
-        if naming.domains_error(answers.get("domains", ["orders"])) or naming.stages_error(
-            answers.get("stages", ["dev"])
-        ):
-            return
         key = json.dumps(answers, sort_keys=True, default=str)
         model = self._cache.get(key)
         if model is None:
+            # While questions are still being asked, there is nothing to model yet.
+            if "project_slug" not in answers or naming.slug_error(answers["project_slug"]):
+                return
+            if naming.domains_error(answers.get("domains", ["orders"])) or naming.stages_error(
+                answers.get("stages", ["dev"])
+            ):
+                return
             model = self._cache[key] = build_model(answers)
         context["model"] = model
