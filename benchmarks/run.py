@@ -49,15 +49,12 @@ def count_files(path: Path) -> int:
     return sum(1 for p in path.rglob("*") if p.is_file())
 
 
-def static_template(files: int, where: Path) -> Path:
-    """A template of `files` static files: what Copier costs without any rendering."""
+def static_template(rendered: Path, where: Path) -> Path:
+    """A template whose files are the rendered project's files, copied as static files:
+    what Copier costs for the same number of files, paths and bytes without any rendering."""
     template = where / "static-template"
-    (template / "template").mkdir(parents=True)
+    shutil.copytree(rendered, template / "template", ignore=shutil.ignore_patterns(".copier-answers.yml"))
     (template / "copier.yml").write_text("_subdirectory: template\n")
-    for i in range(files):
-        folder = template / "template" / f"d{i % 12}"
-        folder.mkdir(exist_ok=True)
-        (folder / f"f{i}.py").write_text(f'"""static file {i}"""\n' + "x = 1\n" * 40)
     # A git repository like the real template, so both renders pay for Copier's clone.
     git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
     subprocess.run([*git, "init", "-q"], cwd=template, check=True)
@@ -74,7 +71,7 @@ def bench_render(repeat: int, work: Path) -> list[dict]:
             dst = work / f"render-{label.replace(' ', '-')}-{i}"
             times.append(timed_copy(ROOT, dst, data=data, unsafe=True, vcs_ref="HEAD"))
             files = count_files(dst)
-        floor_template = static_template(files, work / f"floor-{len(rows)}")
+        floor_template = static_template(dst, work / f"floor-{len(rows)}")
         floor = []
         for i in range(repeat):
             dst = work / f"floor-out-{len(rows)}-{i}"
