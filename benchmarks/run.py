@@ -146,6 +146,9 @@ def bench_cold_start(repeat: int, work: Path) -> list[dict]:
     from local.routes import ADMIN_JOBS, ROUTES
     from moto.server import ThreadedMotoServer
 
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
     port = 45000 + os.getpid() % 1000
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -163,7 +166,7 @@ def bench_cold_start(repeat: int, work: Path) -> list[dict]:
             op = target.rsplit(".", 1)[1].split("_", 1)[0]
             cases.append((target, op, method, path))
         for job, (target, _) in ADMIN_JOBS.items():
-            cases.append((target, job, None, None))
+            cases.append((target, job, None, None))  # admin jobs: named by job
         for target, op, method, path in cases:
             module, attribute = target.rsplit(".", 1)
             rendered, bare = [], []
@@ -200,7 +203,7 @@ def bench_cold_start(repeat: int, work: Path) -> list[dict]:
                 if out.returncode:
                     raise RuntimeError(out.stderr)
                 bare.append(float(out.stdout.strip().splitlines()[-1]))
-            rows.append({"case": f"cold start {attribute}", "seconds": statistics.median(rendered), "reference": statistics.median(bare),
+            rows.append({"case": f"cold start {attribute if method else 'admin ' + op}", "seconds": statistics.median(rendered), "reference": statistics.median(bare),
                          "ratio": statistics.median(rendered) / statistics.median(bare), "target": TARGETS["cold_start"]})  # fmt: skip
         return rows
     finally:
@@ -270,7 +273,7 @@ def bench_sizes(work: Path) -> list[dict]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="keep rendered projects in this folder")
     args = parser.parse_args()
     os.environ.setdefault("COPIER_SETTINGS_PATH", str(Path(tempfile.mkdtemp()) / "settings.yml"))

@@ -121,9 +121,12 @@ def make_handler(router: Router) -> type[BaseHTTPRequestHandler]:
 
 def start_emulator(port: int):
     """Start moto's server on loopback and create the resources the IaC declares."""
+    import logging
+
     import boto3
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # keep stdout for the handlers' JSON logs
     emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     emulator.start()
     endpoint = f"http://127.0.0.1:{port}"
