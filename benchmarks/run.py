@@ -142,11 +142,11 @@ def bench_cold_start(repeat: int, work: Path) -> list[dict]:
     checks.sync(project)
     python = str(project / ".venv" / "bin" / "python")
     sys.path.insert(0, str(project))
+    import logging
+
     from local import env as local_env  # the rendered project's local environment
     from local.routes import ADMIN_JOBS, ROUTES
     from moto.server import ThreadedMotoServer
-
-    import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
     port = 45000 + os.getpid() % 1000

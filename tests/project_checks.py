@@ -196,3 +196,27 @@ def iam_violations(template: dict) -> list[str]:
     shared = {role for role in roles if roles.count(role) > 1}
     findings += [f"{role}: shared by several functions" for role in sorted(shared)]
     return findings
+
+
+def build_functions(project: Path) -> dict[str, Path]:
+    """`scripts/package.py --functions-only`, then check every SAM function's CodeUri holds its handler."""
+    run(
+        [tool("uv"), "run", "--no-sync", "python", "scripts/package.py", "--functions-only"],
+        project,
+        project_env(project),
+    )
+    template = load_cfn(project / "infra" / "template.yaml")
+    artifacts = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        code = (project / "infra" / props["CodeUri"]).resolve()
+        module = props["Handler"].rsplit(".", 1)[0].replace(".", "/")
+        if not (code / f"{module}.py").is_file():
+            raise CheckFailed(f"{logical_id}: handler {props['Handler']} is not in its artifact {code}")
+        leaked = [p for p in code.rglob("test_*.py")]
+        if leaked:
+            raise CheckFailed(f"{logical_id}: tests shipped in the artifact: {leaked[:3]}")
+        artifacts[logical_id] = code
+    return artifacts

@@ -55,6 +55,7 @@ def check_project(project) -> None:
     checks.lint_and_test(project)
     checks.validate_sam(project)
     check_iac_matches_model(project)
+    checks.build_functions(project)
     checks.lint_workflows(project)
 
 
