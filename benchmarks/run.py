@@ -178,31 +178,9 @@ def bench_cold_start(repeat: int, work: Path) -> list[dict]:
                     params = {"id": record} if "{id}" in path else None
                     body = {"name": "bench"} if method in ("POST", "PUT") else None
                     event = http_event(method, path.replace("{id}", record), params, body)
-                out = subprocess.run(
-                    [python, "-c", RENDERED, module, attribute, json.dumps(event)],
-                    env=environment,
-                    capture_output=True,
-                    text=True,
-                )
-                if out.returncode:
-                    raise RuntimeError(out.stderr)
-                rendered.append(float(out.stdout.strip().splitlines()[-1]))
-                out = subprocess.run(
-                    [
-                        python,
-                        "-c",
-                        BARE,
-                        json.dumps(
-                            {"op": op if method else ("create" if op == "seed" else "report"), "table": table}
-                        ),
-                    ],
-                    env=environment,
-                    capture_output=True,
-                    text=True,
-                )
-                if out.returncode:
-                    raise RuntimeError(out.stderr)
-                bare.append(float(out.stdout.strip().splitlines()[-1]))
+                rendered.append(_seconds(python, environment, RENDERED, module, attribute, json.dumps(event)))
+                reference = {"op": op if method else ("create" if op == "seed" else "report"), "table": table}
+                bare.append(_seconds(python, environment, BARE, json.dumps(reference)))
             rows.append({"case": f"cold start {attribute if method else 'admin ' + op}", "seconds": statistics.median(rendered), "reference": statistics.median(bare),
                          "ratio": statistics.median(rendered) / statistics.median(bare), "target": TARGETS["cold_start"]})  # fmt: skip
         return rows
@@ -220,6 +198,14 @@ event = {"version": "2.0", "rawPath": ROUTES[0][1], "headers": {}, "body": json.
          "requestContext": {"requestId": "bench", "http": {"method": "POST", "path": ROUTES[0][1]}}}
 print(json.loads(getattr(importlib.import_module(module), attribute)(event, context_for("seed"))["body"])["id"])
 """
+
+
+def _seconds(python: str, environment: dict, script: str, *args: str) -> float:
+    """Run a timing script in a fresh interpreter; it prints its own elapsed seconds last."""
+    out = subprocess.run([python, "-c", script, *args], env=environment, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(out.stderr)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def _create(python: str, environment: dict) -> str:

@@ -17,27 +17,21 @@ from conftest import ROOT
 COPIER = str(Path(sys.executable).parent / "copier")
 
 
-@pytest.mark.render
-def test_copier_copy_with_the_example_answers_file(tmp_path):
-    destination = tmp_path / "payments-platform"
-    result = subprocess.run(
-        [
-            COPIER,
-            "copy",
-            "--trust",
-            "--defaults",
-            "--vcs-ref",
-            "HEAD",
-            "--data-file",
-            str(ROOT / "examples" / "answers.yml"),
-            str(ROOT),
-            str(destination),
-        ],
+def copier_copy(destination: Path, *options: str) -> subprocess.CompletedProcess:
+    """`copier copy` as a script runs it: no terminal, the template at HEAD."""
+    return subprocess.run(
+        [COPIER, "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", *options, str(ROOT), str(destination)],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
         check=False,
     )
+
+
+@pytest.mark.render
+def test_copier_copy_with_the_example_answers_file(tmp_path):
+    destination = tmp_path / "payments-platform"
+    result = copier_copy(destination, "--data-file", str(ROOT / "examples" / "answers.yml"))
     assert result.returncode == 0, result.stderr
     assert "make dev" in result.stdout + result.stderr  # the after-copy message names the next commands
     answers = checks.load_answers(destination)
@@ -51,24 +45,7 @@ def test_copier_copy_with_the_example_answers_file(tmp_path):
 
 def test_copier_cli_prints_a_bad_answer_without_a_traceback(tmp_path):
     destination = tmp_path / "svc"
-    result = subprocess.run(
-        [
-            COPIER,
-            "copy",
-            "--trust",
-            "--defaults",
-            "--vcs-ref",
-            "HEAD",
-            "--data",
-            "project_slug=My Service",
-            str(ROOT),
-            str(destination),
-        ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    result = copier_copy(destination, "--data", "project_slug=My Service")
     assert result.returncode == 1
     assert (
         "The project slug 'My Service' has capital letters: use lower case, e.g. 'my-service'."
