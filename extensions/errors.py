@@ -41,7 +41,7 @@ def install() -> bool:
     @functools.wraps(original)
     def validate_answer(self, answer):
         try:
-            original(self, answer)
+            return original(self, answer)
         except InvalidAnswerError:
             raise
         except ValueError as error:
