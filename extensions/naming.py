@@ -10,6 +10,7 @@ import keyword
 import re
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 from jinja2.ext import Extension
 
@@ -202,11 +203,31 @@ def _list_error(kind: str, values: object, example: str) -> tuple[str, list[str]
     return "", values
 
 
-def domains_error(domains: object) -> str:
-    """Why the domain list is unusable, or ``""``."""
+def previous_answer(dst_path: object, answers_file: object, key: str) -> object:
+    """The answer ``key`` recorded in an existing project (during update), else None."""
+    import yaml  # a dependency of Copier itself
+
+    path = Path(str(dst_path)) / str(answers_file)
+    if not str(dst_path) or not str(answers_file) or not path.is_file():
+        return None
+    try:
+        return (yaml.safe_load(path.read_text()) or {}).get(key)
+    except (OSError, yaml.YAMLError, AttributeError):
+        return None
+
+
+def domains_error(domains: object, previous: object = None) -> str:
+    """Why the domain list is unusable, or ``""``; ``previous`` is the list before an update."""
     error, values = _list_error("domain", domains, "orders")
     if error:
         return error
+    removed = [name for name in previous or [] if name not in values] if isinstance(previous, list) else []
+    if removed:
+        return (
+            f"Removing the domain '{removed[0]}' is not supported: an update would leave its code, tests and "
+            f"table behind. Keep '{removed[0]}' in the list; to retire it, delete its folders and routes by hand "
+            "and then edit 'domains' in .copier-answers.yml."
+        )
     for name in values:
         if name in sys.stdlib_module_names or name in THIRD_PARTY_IMPORTS:
             return (
@@ -291,6 +312,7 @@ FILTERS = {
     "default_slug": default_slug,
     "slug_error": slug_error,
     "domains_error": domains_error,
+    "previous_answer": previous_answer,
     "stages_error": stages_error,
     "region_error": region_error,
     "email_error": email_error,

@@ -1,0 +1,179 @@
+"""`copier update` brings template improvements to a rendered project without losing the team's work."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from copier import run_copy, run_update
+
+import project_checks as checks
+from conftest import ROOT
+
+GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run([*GIT, *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def commit_all(cwd: Path, message: str) -> None:
+    git(cwd, "add", "-A")
+    git(cwd, "commit", "-qm", message, "--allow-empty")
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.fixture
+def releases(tmp_path) -> Path:
+    """A template repository with two releases: v1.0.0 (HEAD of this repo) and v1.1.0 (an improvement)."""
+    template = tmp_path / "template"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(template)], check=True)
+    git(template, "tag", "v1.0.0")
+    edit(
+        template / "template" / "Makefile.jinja",
+        "check-stage:\n",
+        "clean: ## Remove build output and tool caches\n\trm -rf build .pytest_cache .ruff_cache\n\ncheck-stage:\n",
+    )
+    commit_all(template, "Add make clean")
+    git(template, "tag", "v1.1.0")
+    return template
+
+
+def update(project: Path, template: Path, **kwargs) -> None:
+    run_update(
+        str(project),
+        vcs_ref="v1.1.0",
+        defaults=True,
+        overwrite=True,
+        unsafe=True,
+        quiet=True,
+        conflict="inline",
+        **kwargs,
+    )
+
+
+def conflicted(project: Path) -> list[str]:
+    out = []
+    for path in project.rglob("*"):
+        if ".venv" in path.parts or ".git" in path.parts or not path.is_file():
+            continue
+        if re.search(r"^<{7} ", path.read_text(errors="ignore"), re.MULTILINE):
+            out.append(str(path.relative_to(project)))
+    return out
+
+
+@pytest.mark.render
+def test_update_keeps_team_edits_and_brings_improvements(releases, tmp_path):
+    project = tmp_path / "service"
+    run_copy(str(releases), str(project), vcs_ref="v1.0.0", defaults=True, unsafe=True, quiet=True)
+    git(project, "init", "-q")
+    commit_all(project, "Render v1.0.0")
+
+    orders = project / "domains" / "orders"
+    # The edits a team makes: a handler, service logic, a dependency, a config value, a file of its own.
+    edit(
+        orders / "src" / "orders" / "handlers.py",
+        'request.query("limit", "20")',
+        'request.query("limit", "50")',
+    )
+    edit(
+        orders / "src" / "orders" / "service.py",
+        "MAX_PAGE_SIZE = 100",
+        "MAX_PAGE_SIZE = 100  # agreed with the UI team",
+    )
+    edit(
+        project / "libs" / "platform" / "pyproject.toml",
+        '"boto3>=1.34,<2",',
+        '"boto3>=1.34,<2",\n    "pyyaml>=6.0,<7",',
+    )
+    edit(project / "config" / "dev.json", '"memory_size": 256', '"memory_size": 512')
+    (orders / "src" / "orders" / "pricing.py").write_text(
+        '"""Team code."""\n\n\ndef total(prices: list[int]) -> int:\n    return sum(prices)\n'
+    )
+    (orders / "tests" / "test_pricing.py").write_text(
+        "from orders.pricing import total\n\n\ndef test_total():\n    assert total([1, 2]) == 3\n"
+    )
+    commit_all(project, "Team edits")
+
+    update(project, releases)
+
+    assert "clean: ## Remove build output" in (project / "Makefile").read_text()  # the improvement arrived
+    assert 'request.query("limit", "50")' in (orders / "src" / "orders" / "handlers.py").read_text()
+    assert "# agreed with the UI team" in (orders / "src" / "orders" / "service.py").read_text()
+    assert '"pyyaml>=6.0,<7"' in (project / "libs" / "platform" / "pyproject.toml").read_text()
+    assert '"memory_size": 512' in (project / "config" / "dev.json").read_text()
+    assert (orders / "src" / "orders" / "pricing.py").exists()
+    assert (orders / "tests" / "test_pricing.py").exists()
+    assert conflicted(project) == []
+    assert "_commit: v1.1.0" in (project / ".copier-answers.yml").read_text()
+    checks.lint_and_test(project)
+
+
+@pytest.mark.render
+def test_conflicting_edits_become_inline_markers_not_overwrites(releases, tmp_path):
+    project = tmp_path / "service"
+    run_copy(str(releases), str(project), vcs_ref="v1.0.0", defaults=True, unsafe=True, quiet=True)
+    git(project, "init", "-q")
+    commit_all(project, "Render v1.0.0")
+    edit(
+        project / "Makefile",
+        "check-stage:\n",
+        "release-notes: ## Team target\n\t@cat CHANGELOG.md\n\ncheck-stage:\n",
+    )
+    commit_all(project, "Team target where the template adds one")
+
+    update(project, releases)
+
+    makefile = (project / "Makefile").read_text()
+    assert conflicted(project) == ["Makefile"]
+    assert "release-notes: ## Team target" in makefile  # the team's lines are kept...
+    assert "clean: ## Remove build output" in makefile  # ...next to the template's
+
+
+@pytest.mark.render
+def test_update_adds_a_domain_and_a_stage_everywhere_and_refuses_removal(releases, tmp_path):
+    project = tmp_path / "service"
+    run_copy(str(releases), str(project), vcs_ref="v1.1.0", defaults=True, unsafe=True, quiet=True)
+    git(project, "init", "-q")
+    commit_all(project, "Render")
+
+    update(project, releases, data={"domains": ["orders", "payments"]})
+    commit_all(project, "Add payments")
+    assert (project / "domains" / "payments" / "src" / "payments" / "handlers.py").exists()
+    assert (project / "domains" / "payments" / "tests" / "test_handlers.py").exists()
+    for path, needle in [
+        ("infra/template.yaml", "PaymentsTable:"),
+        ("local/routes.py", '"/payments/{id}"'),
+        ("contracts/openapi.yaml", "/payments/{id}:"),
+        ("README.md", "`/payments`"),
+        ("pyproject.toml", "service-payments"),
+        ("scripts/package.py", '"payments": ['),
+    ]:
+        assert needle in (project / path).read_text(), (path, needle)
+
+    update(
+        project,
+        releases,
+        data={
+            "stages": ["dev", "qa", "staging", "prod"],
+            "log_retention_days": {"dev": 7, "qa": 7, "staging": 30, "prod": 365},
+        },
+    )
+    commit_all(project, "Add qa")
+    assert '"stage": "qa"' in (project / "config" / "qa.json").read_text()
+    assert "deploy-qa:" in (project / ".github" / "workflows" / "ci.yml").read_text()
+    assert conflicted(project) == []
+    checks.lint_and_test(project)
+    checks.validate_sam(project)
+
+    with pytest.raises(ValueError, match="Removing the domain 'payments' is not supported"):
+        update(project, releases, data={"domains": ["orders"]})
+    assert (project / "domains" / "payments").exists()
+    assert "- payments" in (project / ".copier-answers.yml").read_text()
