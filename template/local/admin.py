@@ -30,14 +30,22 @@ def run_local(job: str, payload: dict, aws_endpoint: str) -> dict:
 
 def run_remote(job: str, payload: dict, stage: str) -> dict:
     import boto3
+    from botocore.config import Config
 
     stack = f"{env.SERVICE}-{stage}"
-    outputs = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+    outputs = (
+        boto3.client("cloudformation", region_name=env.REGION)
+        .describe_stacks(StackName=stack)["Stacks"][0]
+        .get("Outputs", [])
+    )
     names = {output["OutputKey"]: output["OutputValue"] for output in outputs}
     output_key = ADMIN_JOBS[job][1]
     if output_key not in names:
         sys.exit(f"Stack {stack} has no output {output_key}: deploy it first with `make deploy STAGE={stage}`.")
-    response = boto3.client("lambda").invoke(FunctionName=names[output_key], Payload=json.dumps(payload).encode())
+    # Jobs may run for minutes: wait for them, and never retry (a retry would run the job twice).
+    config = Config(read_timeout=310, retries={"max_attempts": 0})
+    lambda_client = boto3.client("lambda", region_name=env.REGION, config=config)
+    response = lambda_client.invoke(FunctionName=names[output_key], Payload=json.dumps(payload).encode())
     result = json.loads(response["Payload"].read() or b"null")
     if response.get("FunctionError"):
         sys.exit(f"Job {job} failed in {stage}: {json.dumps(result)}")

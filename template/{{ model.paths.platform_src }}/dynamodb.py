@@ -40,6 +40,17 @@ def _conditional_failed(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor))
+    except ValueError:
+        key = None
+    # A cursor is the table key this API handed out: {"id": {"S": "..."}} and nothing else.
+    if not (isinstance(key, dict) and set(key) == {"id"} and isinstance(key["id"], dict) and set(key["id"]) == {"S"}):
+        raise ValidationError("The cursor is not one this API returned.")
+    return key
+
+
 class DynamoTable:
     def __init__(self, table_name: str, client: Any = None) -> None:
         self.name = table_name
@@ -69,10 +80,7 @@ class DynamoTable:
         """One page of records and an opaque cursor for the next page (None at the end)."""
         kwargs: dict[str, Any] = {"TableName": self.name, "Limit": limit}
         if cursor:
-            try:
-                kwargs["ExclusiveStartKey"] = json.loads(base64.urlsafe_b64decode(cursor))
-            except ValueError:
-                raise ValidationError("The cursor is not one this API returned.") from None
+            kwargs["ExclusiveStartKey"] = _decode_cursor(cursor)
         result = self.client.scan(**kwargs)
         last = result.get("LastEvaluatedKey")
         next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from .errors import ConflictError, NotFoundError, ValidationError
 from .observability import logger
 
 CORRELATION_HEADER = "x-correlation-id"
+# A caller's correlation id is logged and echoed back: accept only a short, plain token.
+_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 Result = tuple[int, Any]
 
 
@@ -59,11 +62,11 @@ class Request:
     def json(self, schema: Mapping[str, Any]) -> dict[str, Any]:
         """The body as JSON, checked against a JSON Schema from the domain's contract."""
         raw = self.event.get("body") or ""
-        if self.event.get("isBase64Encoded"):
-            raw = base64.b64decode(raw).decode("utf-8")
         try:
+            if self.event.get("isBase64Encoded"):
+                raw = base64.b64decode(raw, validate=True).decode("utf-8")
             data = json.loads(raw)
-        except ValueError:
+        except ValueError:  # also binascii.Error and UnicodeDecodeError
             raise BadRequest("The request body is not valid JSON.") from None
         try:
             return _validator(json.dumps(schema, sort_keys=True))(data)
@@ -96,10 +99,11 @@ def api_handler(func: Callable[[Request], Result]) -> Callable[[dict, Any], dict
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict, context: Any) -> dict:
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-        correlation_id = (
-            headers.get(CORRELATION_HEADER) or event.get("requestContext", {}).get("requestId") or uuid.uuid4().hex
-        )
+        request_id = event.get("requestContext", {}).get("requestId") or uuid.uuid4().hex
+        given = headers.get(CORRELATION_HEADER, "")
+        correlation_id = given if _CORRELATION_ID.match(given) else request_id
         logger.set_correlation_id(correlation_id)
+        logger.append_keys(request_id=request_id)  # joins function logs with the API access log
         request = Request(event)
         try:
             status, body = func(request)
