@@ -72,7 +72,9 @@ def render(args: list[str]) -> int:
     if len(args) != 1:
         sys.exit("usage: python dev.py render DESTINATION")
     ensure_venv(None)
-    return subprocess.call([str(BIN / "copier"), "copy", "--trust", "--defaults", str(ROOT), args[0]])
+    # HEAD, not the latest release tag: this renders the template as checked out here.
+    copier = [str(BIN / "copier"), "copy", "--trust", "--defaults", "--vcs-ref", "HEAD"]
+    return subprocess.call([*copier, str(ROOT), args[0]])
 
 
 def test(args: list[str]) -> int:
