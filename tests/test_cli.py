@@ -33,7 +33,9 @@ def test_copier_copy_with_the_example_answers_file(tmp_path):
     destination = tmp_path / "payments-platform"
     result = copier_copy(destination, "--data-file", str(ROOT / "examples" / "answers.yml"))
     assert result.returncode == 0, result.stderr
-    message = result.stdout + result.stderr  # the after-copy message names the next commands for these answers
+    message = (
+        result.stdout + result.stderr
+    )  # the after-copy message names the next commands for these answers
     assert "localhost:3000/payments" in message
     assert "make deploy STAGE=dev" in message
     answers = checks.load_answers(destination)

@@ -59,6 +59,14 @@ def update(project: Path, template: Path, **kwargs) -> None:
     )
 
 
+def render_committed(template: Path, project: Path, release: str) -> Path:
+    """Render a release into a fresh git repository, as a team starts."""
+    run_copy(str(template), str(project), vcs_ref=release, defaults=True, unsafe=True, quiet=True)
+    git(project, "init", "-q")
+    commit_all(project, f"Render {release}")
+    return project
+
+
 def conflicted(project: Path) -> list[str]:
     out = []
     for path in project.rglob("*"):
@@ -71,10 +79,7 @@ def conflicted(project: Path) -> list[str]:
 
 @pytest.mark.render
 def test_update_keeps_team_edits_and_brings_improvements(releases, tmp_path):
-    project = tmp_path / "service"
-    run_copy(str(releases), str(project), vcs_ref="v1.0.0", defaults=True, unsafe=True, quiet=True)
-    git(project, "init", "-q")
-    commit_all(project, "Render v1.0.0")
+    project = render_committed(releases, tmp_path / "service", "v1.0.0")
 
     orders = project / "domains" / "orders"
     # The edits a team makes: a handler, service logic, a dependency, a config value, a file of its own.
@@ -118,10 +123,7 @@ def test_update_keeps_team_edits_and_brings_improvements(releases, tmp_path):
 
 @pytest.mark.render
 def test_conflicting_edits_become_inline_markers_not_overwrites(releases, tmp_path):
-    project = tmp_path / "service"
-    run_copy(str(releases), str(project), vcs_ref="v1.0.0", defaults=True, unsafe=True, quiet=True)
-    git(project, "init", "-q")
-    commit_all(project, "Render v1.0.0")
+    project = render_committed(releases, tmp_path / "service", "v1.0.0")
     edit(
         project / "Makefile",
         "check-stage:\n",
@@ -139,10 +141,7 @@ def test_conflicting_edits_become_inline_markers_not_overwrites(releases, tmp_pa
 
 @pytest.mark.render
 def test_update_adds_a_domain_and_a_stage_everywhere_and_refuses_removal(releases, tmp_path):
-    project = tmp_path / "service"
-    run_copy(str(releases), str(project), vcs_ref="v1.1.0", defaults=True, unsafe=True, quiet=True)
-    git(project, "init", "-q")
-    commit_all(project, "Render")
+    project = render_committed(releases, tmp_path / "service", "v1.1.0")
 
     update(project, releases, data={"domains": ["orders", "payments"]})
     commit_all(project, "Add payments")
