@@ -177,3 +177,51 @@ def test_update_adds_a_domain_and_a_stage_everywhere_and_refuses_removal(release
         update(project, releases, data={"domains": ["orders"]})
     assert (project / "domains" / "payments").exists()
     assert "- payments" in (project / ".copier-answers.yml").read_text()
+
+
+@pytest.mark.render
+def test_a_renamed_answer_is_carried_forward_by_a_migration(tmp_path):
+    """A release that renames a question updates projects rendered before the rename cleanly."""
+    template = tmp_path / "template"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(template)], check=True)
+    git(template, "tag", "v1.0.0")
+    # Release v1.1.0 renames `author_email` to `owner_email` everywhere and adds the migration.
+    for name in git(template, "grep", "-l", "author_email").split():
+        path = template / name
+        path.write_text(path.read_text().replace("author_email", "owner_email"))
+    edit(
+        template / "copier.yml",
+        "_migrations: []",
+        "_migrations:\n"
+        "  - version: v1.1.0\n"
+        "    when: \"{{ _stage == 'before' }}\"\n"
+        "    command:\n"
+        '      - "{{ _copier_python }}"\n'
+        '      - "{{ _copier_conf.src_path }}/migrations/rename_answer.py"\n'
+        '      - "{{ _copier_conf.answers_file }}"\n'
+        "      - author_email\n"
+        "      - owner_email",
+    )
+    commit_all(template, "Rename author_email to owner_email")
+    git(template, "tag", "v1.1.0")
+
+    project = tmp_path / "service"
+    run_copy(
+        str(template),
+        str(project),
+        vcs_ref="v1.0.0",
+        data={"author_email": "orders@example.org"},
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+    )
+    git(project, "init", "-q")
+    commit_all(project, "Render v1.0.0")
+
+    update(project, template)
+
+    answers = checks.load_answers(project)
+    assert answers["owner_email"] == "orders@example.org"
+    assert "author_email" not in answers
+    assert 'email = "orders@example.org"' in (project / "pyproject.toml").read_text()
+    assert conflicted(project) == []
