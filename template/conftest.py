@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 from moto import mock_aws
 
 from local import env
+
+ROOT = Path(__file__).resolve().parent
 
 # Handlers read their settings at import (cold start): give them the local
 # environment before any test module imports one. No real credentials or
@@ -24,3 +28,16 @@ def aws():
     with mock_aws():
         env.create_resources(boto3.client("dynamodb"))
         yield
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """Reads CloudFormation YAML, keeping short-form functions such as !Ref as plain values."""
+
+
+_CloudFormationLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+@pytest.fixture(scope="session")
+def sam_template() -> dict:
+    """infra/template.yaml, parsed once for the tests that compare it with config and contract."""
+    return yaml.load((ROOT / "infra" / "template.yaml").read_text(), Loader=_CloudFormationLoader)

@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from scripts import stage_params
 
@@ -37,21 +36,9 @@ RETENTION = {
 }
 
 
-class _IgnoreTags(yaml.SafeLoader):
-    pass
-
-
-_IgnoreTags.add_multi_constructor("!", lambda loader, suffix, node: None)
-
-
-def template_parameters():
-    template = yaml.load((ROOT / "infra" / "template.yaml").read_text(), Loader=_IgnoreTags)
-    return template["Parameters"]
-
-
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
-def test_config_maps_onto_template_parameters(path):
-    parameters = template_parameters()
+def test_config_maps_onto_template_parameters(path, sam_template):
+    parameters = sam_template["Parameters"]
     overrides = stage_params.overrides(path.stem)
     assert set(overrides) == set(parameters)
     assert overrides["Stage"] == path.stem
