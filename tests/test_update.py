@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,20 +31,29 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-@pytest.fixture
-def releases(tmp_path) -> Path:
-    """A template repository with two releases: v1.0.0 (HEAD of this repo) and v1.1.0 (an improvement)."""
+def release_chain(tmp_path: Path, change: Callable[[Path], None], message: str) -> Path:
+    """A clone of this template tagged v1.0.0 (HEAD), then v1.1.0 after ``change`` is applied."""
     template = tmp_path / "template"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(template)], check=True)
     git(template, "tag", "v1.0.0")
-    edit(
-        template / "template" / "Makefile.jinja",
-        "check-stage:\n",
-        "clean: ## Remove build output and tool caches\n\trm -rf build .pytest_cache .ruff_cache\n\ncheck-stage:\n",
-    )
-    commit_all(template, "Add make clean")
+    change(template)
+    commit_all(template, message)
     git(template, "tag", "v1.1.0")
     return template
+
+
+@pytest.fixture
+def releases(tmp_path) -> Path:
+    """Two releases: v1.0.0 (HEAD of this repo) and v1.1.0, which adds `make clean`."""
+
+    def add_make_clean(template: Path) -> None:
+        edit(
+            template / "template" / "Makefile.jinja",
+            "check-stage:\n",
+            "clean: ## Remove build output and tool caches\n\trm -rf build .pytest_cache .ruff_cache\n\ncheck-stage:\n",
+        )
+
+    return release_chain(tmp_path, add_make_clean, "Add make clean")
 
 
 def update(project: Path, template: Path, **kwargs) -> None:
@@ -59,9 +69,9 @@ def update(project: Path, template: Path, **kwargs) -> None:
     )
 
 
-def render_committed(template: Path, project: Path, release: str) -> Path:
+def render_committed(template: Path, project: Path, release: str, data: dict | None = None) -> Path:
     """Render a release into a fresh git repository, as a team starts."""
-    run_copy(str(template), str(project), vcs_ref=release, defaults=True, unsafe=True, quiet=True)
+    run_copy(str(template), str(project), vcs_ref=release, data=data, defaults=True, unsafe=True, quiet=True)
     git(project, "init", "-q")
     commit_all(project, f"Render {release}")
     return project
@@ -182,41 +192,30 @@ def test_update_adds_a_domain_and_a_stage_everywhere_and_refuses_removal(release
 @pytest.mark.render
 def test_a_renamed_answer_is_carried_forward_by_a_migration(tmp_path):
     """A release that renames a question updates projects rendered before the rename cleanly."""
-    template = tmp_path / "template"
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(template)], check=True)
-    git(template, "tag", "v1.0.0")
-    # Release v1.1.0 renames `author_email` to `owner_email` everywhere and adds the migration.
-    for name in git(template, "grep", "-l", "author_email").split():
-        path = template / name
-        path.write_text(path.read_text().replace("author_email", "owner_email"))
-    edit(
-        template / "copier.yml",
-        "_migrations: []",
-        "_migrations:\n"
-        "  - version: v1.1.0\n"
-        "    when: \"{{ _stage == 'before' }}\"\n"
-        "    command:\n"
-        '      - "{{ _copier_python }}"\n'
-        '      - "{{ _copier_conf.src_path }}/migrations/rename_answer.py"\n'
-        '      - "{{ _copier_conf.answers_file }}"\n'
-        "      - author_email\n"
-        "      - owner_email",
-    )
-    commit_all(template, "Rename author_email to owner_email")
-    git(template, "tag", "v1.1.0")
 
-    project = tmp_path / "service"
-    run_copy(
-        str(template),
-        str(project),
-        vcs_ref="v1.0.0",
-        data={"author_email": "orders@example.org"},
-        defaults=True,
-        unsafe=True,
-        quiet=True,
+    def rename_author_email(template: Path) -> None:
+        # Release v1.1.0 renames `author_email` to `owner_email` everywhere and adds the migration.
+        for name in git(template, "grep", "-l", "author_email").split():
+            path = template / name
+            path.write_text(path.read_text().replace("author_email", "owner_email"))
+        edit(
+            template / "copier.yml",
+            "_migrations: []",
+            "_migrations:\n"
+            "  - version: v1.1.0\n"
+            "    when: \"{{ _stage == 'before' }}\"\n"
+            "    command:\n"
+            '      - "{{ _copier_python }}"\n'
+            '      - "{{ _copier_conf.src_path }}/migrations/rename_answer.py"\n'
+            '      - "{{ _copier_conf.answers_file }}"\n'
+            "      - author_email\n"
+            "      - owner_email",
+        )
+
+    template = release_chain(tmp_path, rename_author_email, "Rename author_email to owner_email")
+    project = render_committed(
+        template, tmp_path / "service", "v1.0.0", {"author_email": "orders@example.org"}
     )
-    git(project, "init", "-q")
-    commit_all(project, "Render v1.0.0")
 
     update(project, template)
 
