@@ -3,6 +3,7 @@ least-privilege IAM and a valid CI workflow. Each returns or raises with the too
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ def tool(name: str) -> str:
     return path
 
 
+@functools.cache
 def find_python(version: str) -> str:
     """An interpreter for `version` (e.g. 3.12) on PATH or under pyenv; uv must not download one."""
     candidates = [shutil.which(f"python{version}")]
