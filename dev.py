@@ -54,6 +54,26 @@ def ensure_venv(extra: str | None) -> None:
     marker.write_text(stamp)
 
 
+def ensure_isolated_tools() -> None:
+    """Each requirement of the `isolated` extra in a venv of its own: .venv/isolated/<name>/bin."""
+    stamp = _stamp(ROOT / "pyproject.toml")
+    for requirement in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"][
+        "isolated"
+    ]:
+        name = requirement.split(">")[0].split("=")[0].split("<")[0].strip()
+        home = VENV / "isolated" / name
+        marker = home / ".installed"
+        if marker.exists() and marker.read_text() == stamp:
+            continue
+        print(f"Installing {requirement} into {home}", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(home)
+        python = home / ("Scripts" if os.name == "nt" else "bin") / "python"
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", requirement], check=True
+        )
+        marker.write_text(stamp)
+
+
 def ensure_node_tools() -> None:
     npm = shutil.which("npm")
     if not npm:
@@ -79,6 +99,7 @@ def render(args: list[str]) -> int:
 
 def test(args: list[str]) -> int:
     ensure_venv("test")
+    ensure_isolated_tools()
     ensure_node_tools()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     if not any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args):

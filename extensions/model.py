@@ -55,6 +55,17 @@ CRUD_OPERATIONS = (
     ("delete", "DELETE", "/{id}", ("dynamodb:DeleteItem",), "delete_{entity}", "Delete one {noun}"),
 )
 
+# The IaC tools a project can be rendered for. Each renders the same model; the
+# commands are what the rendered Makefile runs (see infra/tasks.mk per tool).
+IAC_TOOLS = {
+    "sam": "AWS SAM (CloudFormation)",
+    "cdk": "AWS CDK v2 (Python)",
+    "terraform": "Terraform (hashicorp/aws)",
+    "serverless": "Serverless Framework v3",
+}
+
+ARCHITECTURE = "arm64"  # Graviton: cheaper per GB-second, and the layer is built for it
+LAMBDA_NAME_MAX = 64  # also the limit of EventBridge Scheduler schedule names
 DEFAULT_MEMORY_MB = 256
 DEFAULT_TIMEOUT_S = 10
 ADMIN_TIMEOUT_S = 300
@@ -102,6 +113,8 @@ class Function:
     environment: tuple[tuple[str, str], ...]  # (variable, resource logical id)
     timeout: int = DEFAULT_TIMEOUT_S
     operation: str = ""
+    # Physical names are <slug>-<stage>-<suffix>; the suffix is cut to fit every stage.
+    suffix: str = ""
 
     @property
     def handler(self) -> str:
@@ -188,7 +201,22 @@ class Service:
     admin_jobs: tuple[Function, ...]
     paths: Paths
     artifacts: tuple[Artifact, ...]
+    architecture: str = ARCHITECTURE
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def iac_label(self) -> str:
+        return IAC_TOOLS[self.iac]
+
+    def prefix(self, stage: str) -> str:
+        """Every physical name of a stage starts with this (it is also the stack name)."""
+        return f"{self.slug}-{stage}"
+
+    def function_name(self, function: Function, stage: str) -> str:
+        return f"{self.prefix(stage)}-{function.suffix}"
+
+    def table_name(self, resource: Resource, stage: str) -> str:
+        return f"{self.prefix(stage)}-{resource.name_suffix}"
 
     @property
     def functions(self) -> tuple[Function, ...]:
@@ -243,7 +271,7 @@ def _paths(layout: str, pkg: str) -> Paths:
     )
 
 
-def _domain(name: str, layout: str, pkg: str) -> Domain:
+def _domain(name: str, layout: str, pkg: str, budget: int) -> Domain:
     pascal = naming.pascal(name)
     entity = naming.singular(name)
     if entity == name:  # e.g. "inventory": keep names distinct from the domain
@@ -269,6 +297,7 @@ def _domain(name: str, layout: str, pkg: str) -> Domain:
                 key=f"{name}_{op}",
                 logical_id=f"{pascal}{op.capitalize()}",
                 name=f"{naming.kebab(name)}-{op}",
+                suffix=naming.fit_name(f"{naming.kebab(name)}-{op}", budget),
                 description=description.format(noun=entity.replace("_", " "), domain=name),
                 module=f"{module}.handlers",
                 attribute=attribute.format(entity=entity, domain=name),
@@ -296,7 +325,7 @@ def _domain(name: str, layout: str, pkg: str) -> Domain:
     )
 
 
-def _admin_jobs(domains: tuple[Domain, ...], paths: Paths) -> tuple[Function, ...]:
+def _admin_jobs(domains: tuple[Domain, ...], paths: Paths, budget: int) -> tuple[Function, ...]:
     tables = [d.table for d in domains]
     env = tuple((t.env_var, t.logical_id) for t in tables)
     return (
@@ -304,6 +333,7 @@ def _admin_jobs(domains: tuple[Domain, ...], paths: Paths) -> tuple[Function, ..
             key="seed",
             logical_id="AdminSeed",
             name="admin-seed",
+            suffix=naming.fit_name("admin-seed", budget),
             description="One-off: load sample records into every domain table",
             module=f"{paths.admin_module}.seed",
             attribute="handler",
@@ -317,6 +347,7 @@ def _admin_jobs(domains: tuple[Domain, ...], paths: Paths) -> tuple[Function, ..
             key="report",
             logical_id="AdminReport",
             name="admin-report",
+            suffix=naming.fit_name("admin-report", budget),
             description="Scheduled: log how many records each domain table holds",
             module=f"{paths.admin_module}.report",
             attribute="handler",
@@ -373,7 +404,9 @@ def build_model(answers: dict[str, Any]) -> Service:
     retention = answers.get("log_retention_days") or naming.default_retention(stage_names)
     tracing = bool(answers.get("tracing", True))
     paths = _paths(layout, pkg)
-    domains = tuple(_domain(name, layout, pkg) for name in answers.get("domains") or ["orders"])
+    # What is left of a Lambda name after "<slug>-<longest stage>-".
+    budget = LAMBDA_NAME_MAX - len(slug) - 2 - max(len(s) for s in stage_names)
+    domains = tuple(_domain(name, layout, pkg, budget) for name in answers.get("domains") or ["orders"])
     runtime = answers.get("python_runtime", "python3.12")
     return Service(
         name=answers.get("project_name", slug),
@@ -393,7 +426,7 @@ def build_model(answers: dict[str, Any]) -> Service:
         tracing=tracing,
         stages=_stages(stage_names, answers.get("log_level", "INFO"), retention, tracing),
         domains=domains,
-        admin_jobs=_admin_jobs(domains, paths),
+        admin_jobs=_admin_jobs(domains, paths, budget),
         paths=paths,
         artifacts=_artifacts(domains, paths, layout, pkg),
         meta={"log_actions": LOG_ACTIONS, "tracing_actions": TRACING_ACTIONS},

@@ -6,6 +6,7 @@ without Copier; ``NamingExtension`` only registers the functions as Jinja filter
 
 from __future__ import annotations
 
+import hashlib
 import keyword
 import re
 import sys
@@ -136,6 +137,19 @@ def resource_name(slug: str, stage: str, *parts: str) -> str:
     return "-".join(kebab(p) for p in (slug, stage, *parts) if p)
 
 
+def fit_name(name: str, budget: int) -> str:
+    """``name`` if it fits ``budget`` characters, else a cut with a short stable hash.
+
+    Lambda function and schedule names allow 64 characters, and the prefix
+    ``<slug>-<stage>-`` takes part of them; the hash keeps cut names distinct.
+    """
+    if len(name) <= budget:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:6]
+    head = name[: max(budget - len(digest) - 1, 1)].rstrip("-")
+    return f"{head}-{digest}"
+
+
 def slug_error(slug: object) -> str:
     """Why ``slug`` cannot be a project slug, or ``""`` when it can."""
     if not isinstance(slug, str) or not slug:
@@ -237,8 +251,13 @@ def domains_error(domains: object, previous: object = None) -> str:
     return ""
 
 
-def stages_error(stages: object) -> str:
-    """Why the stage list is unusable, or ``""``."""
+# "<slug>-<stage>-" prefixes every Lambda and schedule name (64 characters at most);
+# keep room for a readable function part after it.
+PREFIX_MAX = 50
+
+
+def stages_error(stages: object, slug: object = "") -> str:
+    """Why the stage list is unusable, or ``""``; with ``slug``, also checks name room."""
     if isinstance(stages, list) and "local" in stages:
         return "The stage name 'local' is reserved for `make dev` on your machine: pick another name."
     error, values = _list_error("stage", stages, "dev, staging, prod")
@@ -249,6 +268,12 @@ def stages_error(stages: object) -> str:
             return (
                 f"The stage name '{name}' has '_': AWS stack names allow only letters, digits and '-': "
                 f"use '{name.replace('_', '')}'."
+            )
+        prefix = f"{slug}-{name}"
+        if slug and len(prefix) > PREFIX_MAX:
+            return (
+                f"'{prefix}' is {len(prefix)} characters; it prefixes every Lambda function name, which AWS "
+                f"limits to 64, so it may be at most {PREFIX_MAX}: shorten the stage name or the project slug."
             )
     return ""
 

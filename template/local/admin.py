@@ -32,20 +32,15 @@ def run_remote(job: str, payload: dict, stage: str) -> dict:
     import boto3
     from botocore.config import Config
 
-    stack = f"{env.SERVICE}-{stage}"
-    outputs = (
-        boto3.client("cloudformation", region_name=env.REGION)
-        .describe_stacks(StackName=stack)["Stacks"][0]
-        .get("Outputs", [])
-    )
-    names = {output["OutputKey"]: output["OutputValue"] for output in outputs}
-    output_key = ADMIN_JOBS[job][1]
-    if output_key not in names:
-        sys.exit(f"Stack {stack} has no output {output_key}: deploy it first with `make deploy STAGE={stage}`.")
+    # Every IaC tool names functions <service>-<stage>-<name>, so no stack lookup is needed.
+    function_name = f"{env.SERVICE}-{stage}-{ADMIN_JOBS[job][1]}"
     # Jobs may run for minutes: wait for them, and never retry (a retry would run the job twice).
     config = Config(read_timeout=310, retries={"max_attempts": 0})
     lambda_client = boto3.client("lambda", region_name=env.REGION, config=config)
-    response = lambda_client.invoke(FunctionName=names[output_key], Payload=json.dumps(payload).encode())
+    try:
+        response = lambda_client.invoke(FunctionName=function_name, Payload=json.dumps(payload).encode())
+    except lambda_client.exceptions.ResourceNotFoundException:
+        sys.exit(f"No function {function_name}: deploy the stage first with `make deploy STAGE={stage}`.")
     result = json.loads(response["Payload"].read() or b"null")
     if response.get("FunctionError"):
         sys.exit(f"Job {job} failed in {stage}: {json.dumps(result)}")

@@ -1,6 +1,6 @@
 """Print one stage's config/<stage>.json as CloudFormation parameter overrides.
 
-python scripts/stage_params.py dev  ->  Stage=dev LogLevel=INFO ...
+python infra/stage_params.py dev  ->  Stage=dev LogLevel=INFO ...
 """
 
 from __future__ import annotations
