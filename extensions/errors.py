@@ -1,6 +1,7 @@
 """Show invalid answers given with --data/--data-file as a message, not a traceback.
 
-Copier re-raises a failed validator as a bare ValueError; in an interactive prompt
+Copier re-raises a failed validator (or an answer that is not one of the choices) as a
+bare ValueError; in an interactive prompt
 it shows the message inline, but with `--data`/`--defaults` the CLI prints a
 traceback. This extension re-raises such errors as an exception that is both a
 ValueError (what Copier's prompt code expects) and Copier's UserMessageError
@@ -30,25 +31,31 @@ if UserMessageError is not None:
             super().__init__(f"{message}\nNothing was written. Fix the answer and run Copier again.")
 
 
-def install() -> bool:
-    """Wrap Question.validate_answer once; True when the wrapper is in place."""
-    if Question is None or not hasattr(Question, "validate_answer"):
-        return False
-    original = Question.validate_answer
-    if getattr(original, "_friendly", False):
-        return True
+def _friendly(method):
+    """``method`` re-raising a ValueError as InvalidAnswerError (once: wrapping is idempotent)."""
+    if getattr(method, "_friendly", False):
+        return method
 
-    @functools.wraps(original)
-    def validate_answer(self, answer):
+    @functools.wraps(method)
+    def wrapper(self, answer):
         try:
-            return original(self, answer)
+            return method(self, answer)
         except InvalidAnswerError:
             raise
         except ValueError as error:
             raise InvalidAnswerError(str(error)) from None
 
-    validate_answer._friendly = True
-    Question.validate_answer = validate_answer
+    wrapper._friendly = True
+    return wrapper
+
+
+def install() -> bool:
+    """Wrap Question's answer parsing (choices) and validation (validators); True when in place."""
+    if Question is None or not hasattr(Question, "validate_answer"):
+        return False
+    for name in ("parse_answer", "validate_answer"):
+        if hasattr(Question, name):
+            setattr(Question, name, _friendly(getattr(Question, name)))
     return True
 
 

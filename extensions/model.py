@@ -55,13 +55,42 @@ CRUD_OPERATIONS = (
     ("delete", "DELETE", "/{id}", ("dynamodb:DeleteItem",), "delete_{entity}", "Delete one {noun}"),
 )
 
-# The IaC tools a project can be rendered for. Each renders the same model; the
-# commands are what the rendered Makefile runs (see infra/tasks.mk per tool).
+@dataclass(frozen=True)
+class IacTool:
+    """What the docs say about one IaC tool; its files live in template/<tool's infra folder>."""
+
+    label: str
+    files: str  # what infra/ holds
+    deploy: str  # the command `make deploy STAGE=<stage>` runs
+    destroy: str  # the command `make destroy STAGE=<stage>` runs
+
+
+# The IaC tools a project can be rendered for; each renders this same model.
 IAC_TOOLS = {
-    "sam": "AWS SAM (CloudFormation)",
-    "cdk": "AWS CDK v2 (Python)",
-    "terraform": "Terraform (hashicorp/aws)",
-    "serverless": "Serverless Framework v3",
+    "sam": IacTool(
+        "AWS SAM (CloudFormation)",
+        "template.yaml (SAM), samconfig.toml (deploy settings per stage), stage_params.py",
+        "sam deploy --config-env <stage> --parameter-overrides <config/<stage>.json as parameters>",
+        "sam delete --config-env <stage>",
+    ),
+    "cdk": IacTool(
+        "AWS CDK v2 (Python)",
+        "app.py (one stack per stage), a construct per domain, cdk.json",
+        "cdk deploy <slug>-<stage>",
+        "cdk destroy <slug>-<stage>",
+    ),
+    "terraform": IacTool(
+        "Terraform (hashicorp/aws)",
+        "one root module, modules/domain (one instance per domain), backends/<stage>.s3.tfbackend",
+        "terraform init -backend-config=backends/<stage>.s3.tfbackend && terraform apply -var-file=../config/<stage>.json",
+        "terraform destroy -var-file=../config/<stage>.json (tables are kept)",
+    ),
+    "serverless": IacTool(
+        "Serverless Framework v3",
+        "serverless.yml (per-function roles in its resources)",
+        "serverless deploy --stage <stage>",
+        "serverless remove --stage <stage>",
+    ),
 }
 
 ARCHITECTURE = "arm64"  # Graviton: cheaper per GB-second, and the layer is built for it
@@ -205,8 +234,12 @@ class Service:
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
-    def iac_label(self) -> str:
+    def iac_tool(self) -> IacTool:
         return IAC_TOOLS[self.iac]
+
+    @property
+    def iac_label(self) -> str:
+        return self.iac_tool.label
 
     def prefix(self, stage: str) -> str:
         """Every physical name of a stage starts with this (it is also the stack name)."""

@@ -1,5 +1,7 @@
 """The render matrix: every choice of every question appears, and every pair of choices
-of two questions appears together at least once (pairwise), without the full product."""
+of two questions that change what is rendered appears together at least once (pairwise),
+without the full product. Questions that only set a value (the log level) need each value
+once, not every pairing: they change one string in config files, not the shape of the project."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+VALUE_ONLY = ("log_level",)
 
 
 def choice_questions() -> dict[str, list]:
@@ -67,6 +70,18 @@ SHAPES = [
 ]
 
 
+def structural_questions() -> dict[str, list]:
+    return {k: v for k, v in choice_questions().items() if k not in VALUE_ONLY}
+
+
 def matrix() -> list[dict]:
-    rows = pairwise(choice_questions())
-    return [{**row, **SHAPES[i % len(SHAPES)]} for i, row in enumerate(rows)]
+    rows = pairwise(structural_questions())
+    values = {name: choice_questions()[name] for name in VALUE_ONLY}
+    return [
+        {
+            **row,
+            **{name: options[i % len(options)] for name, options in values.items()},
+            **SHAPES[i % len(SHAPES)],
+        }
+        for i, row in enumerate(rows)
+    ]

@@ -85,20 +85,19 @@ def lint_and_test(project: Path) -> str:
     return run([uv, "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
 
 
-def validate_sam(project: Path) -> None:
-    """cfn-lint, `sam validate --lint` and checkov on infra/template.yaml."""
-    template = project / "infra" / "template.yaml"
-    run([tool("cfn-lint"), str(template)], project)
-    region = load_answers(project)["aws_region"]
-    run([tool("sam"), "validate", "--lint", "--template-file", str(template), "--region", region], project)
-    checkov(project, "cloudformation", template)
-
-
 def checkov(project: Path, framework: str, target: Path) -> str:
     """checkov on one file or folder; every skip in the rendered IaC must carry a reason."""
     flag = "--directory" if target.is_dir() else "--file"
     return run(
-        [tool("checkov"), "--config-file", str(project / ".checkov.yaml"), "--framework", framework, flag, str(target)],
+        [
+            tool("checkov"),
+            "--config-file",
+            str(project / ".checkov.yaml"),
+            "--framework",
+            framework,
+            flag,
+            str(target),
+        ],
         project,
         {"BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false", "LOG_LEVEL": "ERROR"},
     )
@@ -106,13 +105,9 @@ def checkov(project: Path, framework: str, target: Path) -> str:
 
 def validate_iac(project: Path) -> None:
     """The chosen IaC tool's own offline validation (each tool's module holds its checks)."""
-    iac = load_answers(project)["iac"]
-    if iac == "sam":
-        validate_sam(project)
-    else:
-        import importlib
+    import importlib
 
-        importlib.import_module(f"{iac}_checks").validate(project)
+    importlib.import_module(f"{load_answers(project)['iac']}_checks").validate(project)
 
 
 def lint_workflows(project: Path) -> None:
@@ -244,10 +239,14 @@ def build_functions(project: Path) -> dict[str, Path]:
             names = set(archive.namelist())
         module = function.module.replace(".", "/") + ".py"
         if module not in names:
-            raise CheckFailed(f"{function.name}: handler {function.handler} is not in {zips[function.artifact]}")
+            raise CheckFailed(
+                f"{function.name}: handler {function.handler} is not in {zips[function.artifact]}"
+            )
         leaked = sorted(n for n in names if n.rsplit("/", 1)[-1].startswith("test_") or "/tests/" in n)
         if leaked:
-            raise CheckFailed(f"{function.name}: tests shipped in {zips[function.artifact].name}: {leaked[:3]}")
+            raise CheckFailed(
+                f"{function.name}: tests shipped in {zips[function.artifact].name}: {leaked[:3]}"
+            )
     run(command, project, project_env(project))
     changed = sorted(name for name, path in zips.items() if path.read_bytes() != first[name])
     if changed:

@@ -44,7 +44,7 @@ def test_copier_copy_with_the_example_answers_file(tmp_path):
     assert (destination / "domains" / "refunds" / "src" / "refunds" / "handlers.py").exists()
     assert '"log_retention_days": 731' in (destination / "config" / "prod.json").read_text()
     checks.lint_and_test(destination)
-    checks.validate_sam(destination)
+    checks.validate_iac(destination)
 
 
 def test_copier_cli_prints_a_bad_answer_without_a_traceback(tmp_path):

@@ -54,6 +54,18 @@ def test_valid_answers_have_no_error():
     assert naming.retention_error({"dev": 7, "prod": 365}, ["dev", "prod"]) == ""
 
 
+def test_names_are_cut_to_fit_with_a_stable_hash():
+    assert naming.fit_name("orders-create", 20) == "orders-create"
+    cut = naming.fit_name("customer-accounts-create", 14)
+    assert len(cut) <= 14 and cut.startswith("custom") and cut == naming.fit_name("customer-accounts-create", 14)
+    assert cut != naming.fit_name("customer-accounts-delete", 14)  # cut names stay distinct
+
+
+def test_stage_and_slug_leave_room_for_function_names():
+    assert naming.stages_error(["dev", "prod"], "a" * 32) == ""
+    assert "shorten the stage name or the project slug" in naming.stages_error(["a" * 18], "b" * 32)
+
+
 def test_default_retention_is_short_in_dev_and_long_in_prod():
     assert naming.default_retention(["dev", "staging", "prod"]) == {"dev": 7, "staging": 30, "prod": 365}
     assert naming.retention_error(naming.default_retention(["a", "qa", "live"]), ["a", "qa", "live"]) == ""

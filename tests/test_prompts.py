@@ -35,6 +35,12 @@ BAD_ANSWERS = [
     ({"stages": ["dev", "local"]}, "reserved for `make dev`"),
     ({"stages": ["dev", "dev"]}, "The stage 'dev' is listed twice"),
     ({"stages": ["qa_1"]}, "has '_': AWS stack names allow only letters, digits and '-'"),
+    (
+        {"project_slug": "a" * 32, "stages": ["dev", "preproductionfrankfurt"]},
+        "is 55 characters; it prefixes every Lambda function name, which AWS limits to 64, so it may be "
+        "at most 50: shorten the stage name or the project slug.",
+    ),
+    ({"iac": "pulumi"}, "Invalid choice for 'iac': 'pulumi' is not in ['sam', 'cdk', 'terraform', 'serverless']"),
     ({"aws_region": "mars-east-1"}, "'mars-east-1' is not an AWS region this template supports"),
     ({"aws_region": "US-EAST-1"}, "is not an AWS region"),
     (

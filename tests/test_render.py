@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import pytest
 import yaml
 
+import iac_inventory as inventory
 import project_checks as checks
 from conftest import ROOT, render
 from matrix import matrix
-from model import LOG_ACTIONS, TRACING_ACTIONS, build_model
+from model import build_model
 
 DEFAULTS = {
     key: q["default"]
@@ -32,28 +34,23 @@ ROWS = [row for row in matrix() if not _is_defaults(row)]
 
 
 def check_iac_matches_model(project) -> None:
-    """Every function in the SAM template has exactly the model's grants, and nothing broader."""
-    template = checks.load_cfn(project / "infra" / "template.yaml")
-    findings = checks.iam_violations(template)
-    assert not findings, "over-broad IAM:\n" + "\n".join(findings)
-    model = build_model(checks.load_answers(project))
-    permissions = checks.role_permissions(template)
-    functions = {k for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
-    assert functions == {f"{f.logical_id}Function" for f in model.functions}
-    for function in model.functions:
-        expected = {g.resource: set(g.actions) for g in function.grants}
-        expected[f"{function.logical_id}LogGroup"] = set(LOG_ACTIONS)
-        if model.tracing:
-            expected["*"] = set(TRACING_ACTIONS)
-        granted = permissions[f"{function.logical_id}Role"]
-        if not model.tracing:
-            granted.pop("*", None)  # the X-Ray statement exists but its condition is off
-        assert granted == expected, function.name
+    """What the chosen IaC tool deploys in each stage is exactly what the model asks for:
+    same functions, settings, triggers, tables, log groups and per-function IAM actions."""
+    answers = checks.load_answers(project)
+    tool = importlib.import_module(f"{answers['iac']}_checks")
+    model = build_model(answers)
+    if answers["iac"] == "sam":  # the raw SAM template too: no SAM policy templates or shared roles
+        findings = checks.iam_violations(checks.load_cfn(project / "infra" / "template.yaml"))
+        assert not findings, "over-broad IAM:\n" + "\n".join(findings)
+    for stage in model.stage_names:
+        want = inventory.expected(model, inventory.stage_config(project, stage))
+        problems = inventory.differences(want, tool.inventory(project, stage), answers["iac"])
+        assert not problems, f"stage {stage}:\n" + "\n".join(problems)
 
 
 def check_project(project) -> None:
     checks.lint_and_test(project)
-    checks.validate_sam(project)
+    checks.validate_iac(project)
     check_iac_matches_model(project)
     checks.build_functions(project)
     checks.lint_workflows(project)
@@ -76,12 +73,13 @@ def test_defaults_pass_their_own_checks(default_project):
     "answers",
     ROWS,
     ids=lambda r: "-".join(
-        str(v) for k, v in r.items() if k in ("python_runtime", "layout", "log_level", "tracing")
+        str(v) for k, v in r.items() if k in ("iac", "python_runtime", "layout", "log_level", "tracing")
     ),
 )
 def test_matrix_row_passes_its_own_checks(copie, answers):
     project = render(copie, answers)
     check_project(project)
+    assert checks.load_answers(project)["iac"] == answers["iac"]
     for domain in answers["domains"]:
         assert domain in (project / "local" / "routes.py").read_text()
     for stage in answers["stages"]:
@@ -92,19 +90,21 @@ def test_matrix_row_passes_its_own_checks(copie, answers):
 
 def test_matrix_covers_every_choice_and_every_pair():
     from itertools import combinations
+    from math import prod
 
-    from matrix import choice_questions
+    from matrix import choice_questions, structural_questions
 
-    questions = choice_questions()
     rows = matrix()
-    for name, values in questions.items():
+    for name, values in choice_questions().items():
         for value in values:
             assert any(row[name] == value for row in rows), (name, value)
+    questions = structural_questions()
+    assert "iac" in questions and "layout" in questions
     for a, b in combinations(questions, 2):
         for va in questions[a]:
             for vb in questions[b]:
                 assert any(row[a] == va and row[b] == vb for row in rows), (a, va, b, vb)
-    assert len(rows) < len(questions["log_level"]) * 2 * 2 * 2  # smaller than the product
+    assert len(rows) < prod(len(v) for v in questions.values())  # smaller than the product
 
 
 def test_iam_check_catches_over_broad_policies():

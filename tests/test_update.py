@@ -180,7 +180,7 @@ def test_update_adds_a_domain_and_a_stage_everywhere_and_refuses_removal(release
     assert "deploy-qa:" in (project / ".github" / "workflows" / "ci.yml").read_text()
     assert conflicted(project) == []
     checks.lint_and_test(project)
-    checks.validate_sam(project)
+    checks.validate_iac(project)
     commit_all(project, "Lock dependencies")  # a team commits uv.lock after the first install
 
     with pytest.raises(ValueError, match="Removing the domain 'payments' is not supported"):

@@ -1,0 +1,430 @@
+"""What a rendered project deploys, as one comparable inventory per IaC tool.
+
+Every tool's output (CloudFormation for SAM, CDK and Serverless; the Terraform plan)
+is reduced to the same plain structure for one stage:
+
+    {
+      "functions": {
+        "<slug>-<stage>-<suffix>": {
+          "handler": "orders.handlers.create_order",
+          "runtime": "python3.12", "architecture": "arm64",
+          "memory": 256, "timeout": 10, "tracing": True,
+          "layers": ["<slug>-<stage>-dependencies"],
+          "environment": {"STAGE": "dev", "ORDERS_TABLE_NAME": "<slug>-dev-orders", ...},
+          "trigger": "POST /orders" | "schedule cron(0 6 * * ? *) UTC" | "none",
+          "log_group": "/aws/lambda/<function name>",
+          "permissions": {"table:<name>": ["dynamodb:PutItem"],
+                          "log-group:<name>": [...], "*": ["xray:..."]},
+        },
+      },
+      "tables": {"<name>": {"hash_key": "id", "billing": "PAY_PER_REQUEST",
+                            "point_in_time_recovery": bool, "deletion_protection": bool}},
+      "log_groups": {"<name>": <retention days>},
+      "api": {"throttle": [rate, burst], "access_log_group": "/aws/http-api/<slug>-<stage>"},
+    }
+
+Resources are named by their physical names, which every tool derives the same way
+(``<slug>-<stage>-...``), so inventories compare with ``==``; ``differences`` says
+what differs, naming the tool and the item.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from model import LOG_ACTIONS, TRACING_ACTIONS, Service
+
+ACCOUNT = "123456789012"
+PARTITION = "aws"
+
+
+def stage_config(project: Path, stage: str) -> dict[str, Any]:
+    return json.loads((project / "config" / f"{stage}.json").read_text())
+
+
+def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
+    """The inventory the service model asks for, in one stage configured by ``config``."""
+    stage = config["stage"]
+    is_production = stage == model.production_stage.name
+    tables = {model.table_name(r, stage): r for r in model.resources}
+    by_id = {r.logical_id: model.table_name(r, stage) for r in model.resources}
+    functions, log_groups = {}, {}
+    for function in model.functions:
+        name = model.function_name(function, stage)
+        log_group = f"/aws/lambda/{name}"
+        log_groups[log_group] = config["log_retention_days"]
+        permissions: dict[str, set[str]] = {}
+        for grant in function.grants:
+            permissions.setdefault(f"table:{by_id[grant.resource]}", set()).update(grant.actions)
+        permissions[f"log-group:{log_group}"] = set(LOG_ACTIONS)
+        if config["tracing"]:
+            permissions["*"] = set(TRACING_ACTIONS)
+        trigger = function.trigger
+        functions[name] = {
+            "handler": function.handler,
+            "runtime": model.runtime,
+            "architecture": model.architecture,
+            "memory": config["memory_size"],
+            "timeout": function.timeout if trigger.kind != "http" else config["function_timeout"],
+            "tracing": config["tracing"],
+            "layers": [f"{model.prefix(stage)}-dependencies"],
+            "environment": {
+                "STAGE": stage,
+                "POWERTOOLS_SERVICE_NAME": model.slug,
+                "POWERTOOLS_LOG_LEVEL": config["log_level"],
+                **{variable: by_id[resource] for variable, resource in function.environment},
+            },
+            "trigger": _trigger(trigger.kind, trigger.method, trigger.path, trigger.schedule, "UTC"),
+            "log_group": log_group,
+            "permissions": {k: sorted(v) for k, v in permissions.items()},
+        }
+    access_log_group = f"/aws/http-api/{model.prefix(stage)}"
+    log_groups[access_log_group] = config["log_retention_days"]
+    return {
+        "functions": functions,
+        "tables": {
+            name: {
+                "hash_key": resource.hash_key,
+                "billing": "PAY_PER_REQUEST",
+                "point_in_time_recovery": is_production,
+                "deletion_protection": is_production,
+            }
+            for name, resource in tables.items()
+        },
+        "log_groups": log_groups,
+        "api": {
+            "throttle": [config["throttle_rate_limit"], config["throttle_burst_limit"]],
+            "access_log_group": access_log_group,
+        },
+    }
+
+
+def _trigger(kind: str, method: str = "", path: str = "", schedule: str = "", timezone: str = "") -> str:
+    if kind == "http":
+        return f"{method} {path}"
+    if kind == "schedule":
+        return f"schedule {schedule} {timezone}".strip()
+    return "none"
+
+
+_ARN = re.compile(r"^arn:[^:]+:(?P<service>[^:]+):[^:]*:[^:]*:(?P<rest>.+)$")
+
+
+def resource_key(arn: str) -> str:
+    """An IAM statement's resource as an inventory key: table:<name>, log-group:<name>, * ..."""
+    if arn == "*":
+        return "*"
+    match = _ARN.match(arn)
+    if not match:
+        return arn
+    service, rest = match["service"], match["rest"]
+    if service == "dynamodb" and rest.startswith("table/"):
+        return "table:" + rest.removeprefix("table/")
+    if service == "logs" and rest.startswith("log-group:"):
+        name = rest.removeprefix("log-group:")
+        return "log-group:" + re.sub(r":(\*|log-stream:.*)$", "", name)
+    if service == "lambda" and rest.startswith("function:"):
+        return "function:" + rest.removeprefix("function:").split(":")[0]
+    return f"{service}:{rest}"
+
+
+def differences(expected_inventory: dict, actual: dict, tool: str, reference: str = "the model") -> list[str]:
+    """Readable differences between two inventories, each naming the tool and the item."""
+    out: list[str] = []
+
+    def walk(path: str, want: Any, got: Any) -> None:
+        if isinstance(want, dict) and isinstance(got, dict):
+            for key in sorted(set(want) | set(got), key=str):
+                where = f"{path}.{key}" if path else str(key)
+                if key not in got:
+                    out.append(f"{tool}: {where} is missing ({reference} has {want[key]!r})")
+                elif key not in want:
+                    out.append(f"{tool}: {where} is not in {reference} (found {got[key]!r})")
+                else:
+                    walk(where, want[key], got[key])
+        elif want != got:
+            out.append(f"{tool}: {path} is {got!r}, {reference} has {want!r}")
+
+    walk("", expected_inventory, actual)
+    return out
+
+
+# --- CloudFormation (SAM after its transform, CDK synth output, Serverless package output)
+
+_DEFAULTS = {"memory": 128, "timeout": 3, "architecture": "x86_64"}  # Lambda's own defaults
+_NAME_PROPERTY = {
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::Lambda::LayerVersion": "LayerName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::Scheduler::Schedule": "Name",
+}
+
+
+class _Resolver:
+    """Evaluates the intrinsic functions of one stack for one set of parameter values."""
+
+    def __init__(self, template: dict, parameters: dict, stack_name: str, region: str):
+        self.resources = template.get("Resources", {})
+        self.mappings = template.get("Mappings", {})
+        self.conditions = template.get("Conditions", {})
+        self.region = region
+        self.parameters = {
+            name: parameters.get(name, spec.get("Default"))
+            for name, spec in template.get("Parameters", {}).items()
+        }
+        self.pseudo = {
+            "AWS::StackName": stack_name,
+            "AWS::Region": region,
+            "AWS::Partition": PARTITION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": None,
+        }
+
+    def name(self, logical_id: str) -> str:
+        resource = self.resources[logical_id]
+        prop = _NAME_PROPERTY.get(resource["Type"])
+        value = resource.get("Properties", {}).get(prop) if prop else None
+        return self.value(value) if value is not None else logical_id
+
+    def ref(self, name: str) -> Any:
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        kind = self.resources[name]["Type"]
+        if kind == "AWS::Lambda::LayerVersion":
+            return f"arn:{PARTITION}:lambda:{self.region}:{ACCOUNT}:layer:{self.name(name)}:1"
+        return self.name(name)
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        kind = self.resources[logical_id]["Type"]
+        name, prefix = self.name(logical_id), f"arn:{PARTITION}"
+        if attribute != "Arn":
+            return f"{logical_id}.{attribute}"
+        return {
+            "AWS::DynamoDB::Table": f"{prefix}:dynamodb:{self.region}:{ACCOUNT}:table/{name}",
+            "AWS::Logs::LogGroup": f"{prefix}:logs:{self.region}:{ACCOUNT}:log-group:{name}:*",
+            "AWS::Lambda::Function": f"{prefix}:lambda:{self.region}:{ACCOUNT}:function:{name}",
+            "AWS::IAM::Role": f"{prefix}:iam::{ACCOUNT}:role/{name}",
+        }.get(kind, f"{prefix}:{kind}:{self.region}:{ACCOUNT}:{name}")
+
+    def condition(self, name: str) -> bool:
+        return bool(self.value(self.conditions[name]))
+
+    def value(self, node: Any) -> Any:  # noqa: C901 - one branch per intrinsic function
+        if isinstance(node, list):
+            return [v for v in (self.value(item) for item in node) if v is not None]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            ((key, arg),) = node.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::GetAtt":
+                logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self.get_att(logical_id, attribute)
+            if key == "Fn::Sub":
+                text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.value(arg[1]))
+                return re.sub(r"\$\{([^}!]+)\}", lambda m: str(self._sub(m.group(1), variables)), text)
+            if key == "Fn::Join":
+                return str(arg[0]).join(str(v) for v in self.value(arg[1]))
+            if key == "Fn::Select":
+                return self.value(arg[1])[int(self.value(arg[0]))]
+            if key == "Fn::Split":
+                return str(self.value(arg[1])).split(arg[0])
+            if key == "Fn::If":
+                return self.value(arg[1] if self.condition(arg[0]) else arg[2])
+            if key == "Fn::Equals":
+                return self.value(arg[0]) == self.value(arg[1])
+            if key == "Fn::Not":
+                return not self.value(arg[0])
+            if key == "Fn::And":
+                return all(self.value(a) for a in arg)
+            if key == "Fn::Or":
+                return any(self.value(a) for a in arg)
+            if key == "Condition":
+                return self.condition(arg)
+            if key == "Fn::FindInMap":
+                top, second, third = (self.value(a) for a in arg)
+                return self.mappings[top][second][third]
+        return {k: self.value(v) for k, v in node.items()}
+
+    def _sub(self, expression: str, variables: dict) -> Any:
+        if expression in variables:
+            return variables[expression]
+        if "." in expression and expression.split(".", 1)[0] in self.resources:
+            return self.get_att(*expression.split(".", 1))
+        return self.ref(expression)
+
+
+def _listify(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def cloudformation_inventory(
+    template: dict, parameters: dict, stack_name: str, region: str
+) -> dict[str, Any]:
+    """The inventory of one CloudFormation template (already transformed: no AWS::Serverless::*)."""
+    r = _Resolver(template, parameters, stack_name, region)
+    resources = {
+        k: v for k, v in template["Resources"].items() if "Condition" not in v or r.condition(v["Condition"])
+    }
+    of_type = lambda kind: {k: v for k, v in resources.items() if v["Type"] == kind}  # noqa: E731
+    props = lambda resource: r.value(resource.get("Properties", {}))  # noqa: E731
+
+    role_ids = {r.get_att(k, "Arn"): k for k in of_type("AWS::IAM::Role")}
+    statements: dict[str, list[dict]] = {k: [] for k in role_ids.values()}
+    managed: dict[str, list[str]] = {k: [] for k in role_ids.values()}
+    for logical_id, role in of_type("AWS::IAM::Role").items():
+        properties = props(role)
+        for policy in properties.get("Policies", []):
+            statements[logical_id] += _listify(policy["PolicyDocument"]["Statement"])
+        managed[logical_id] += _listify(properties.get("ManagedPolicyArns", []))
+    for policy in list(of_type("AWS::IAM::Policy").values()) + list(
+        of_type("AWS::IAM::ManagedPolicy").values()
+    ):
+        properties = props(policy)
+        for role_name in properties.get("Roles", []):
+            role_id = next((k for k in statements if r.name(k) == role_name), role_name)
+            statements.setdefault(role_id, []).extend(_listify(properties["PolicyDocument"]["Statement"]))
+
+    triggers: dict[str, list[str]] = {}
+    function_by_arn = {r.get_att(k, "Arn"): r.name(k) for k in of_type("AWS::Lambda::Function")}
+
+    def target_function(uri: str) -> str:
+        for arn, name in function_by_arn.items():
+            if arn in str(uri):
+                return name
+        return f"unknown:{uri}"
+
+    integrations = {
+        k: props(v).get("IntegrationUri") for k, v in of_type("AWS::ApiGatewayV2::Integration").items()
+    }
+    for route in of_type("AWS::ApiGatewayV2::Route").values():
+        properties = route["Properties"]
+        target = properties.get("Target")
+        integration = (
+            target["Fn::Join"][1][-1]["Ref"] if isinstance(target, dict) and "Fn::Join" in target else None
+        )
+        if integration is None:
+            integration = str(r.value(target)).removeprefix("integrations/")
+        function = target_function(integrations.get(integration, integration))
+        triggers.setdefault(function, []).append(r.value(properties["RouteKey"]))
+    apis = of_type("AWS::ApiGatewayV2::Api")
+    for api in apis.values():
+        for path, item in (props(api).get("Body") or {}).get("paths", {}).items():
+            for method, operation in item.items():
+                uri = operation.get("x-amazon-apigateway-integration", {}).get("uri", "")
+                triggers.setdefault(target_function(uri), []).append(f"{method.upper()} {path}")
+    for schedule in of_type("AWS::Scheduler::Schedule").values():
+        properties = props(schedule)
+        if properties.get("State", "ENABLED") == "ENABLED":
+            text = _trigger(
+                "schedule", schedule=properties["ScheduleExpression"],
+                timezone=properties.get("ScheduleExpressionTimezone", "UTC"),
+            )  # fmt: skip
+            triggers.setdefault(target_function(properties["Target"]["Arn"]), []).append(text)
+    for rule in of_type("AWS::Events::Rule").values():
+        properties = props(rule)
+        if "ScheduleExpression" in properties:
+            for target in properties.get("Targets", []):
+                text = f"rule {properties['ScheduleExpression']}"
+                triggers.setdefault(target_function(target["Arn"]), []).append(text)
+
+    functions = {}
+    for logical_id, function in of_type("AWS::Lambda::Function").items():
+        properties = props(function)
+        name = properties.get("FunctionName", logical_id)
+        role = role_ids.get(properties.get("Role"), properties.get("Role"))
+        permissions: dict[str, set[str]] = {}
+        for statement in statements.get(role, []):
+            if statement.get("Effect") != "Allow":
+                continue
+            for resource in _listify(statement.get("Resource", [])):
+                permissions.setdefault(resource_key(resource), set()).update(_listify(statement["Action"]))
+        for arn in managed.get(role, []):
+            permissions[f"managed-policy:{arn}"] = {"*"}
+        functions[name] = {
+            "handler": properties.get("Handler"),
+            "runtime": properties.get("Runtime"),
+            "architecture": (properties.get("Architectures") or [_DEFAULTS["architecture"]])[0],
+            "memory": int(properties.get("MemorySize", _DEFAULTS["memory"])),
+            "timeout": int(properties.get("Timeout", _DEFAULTS["timeout"])),
+            "tracing": (properties.get("TracingConfig") or {}).get("Mode") == "Active",
+            "layers": [
+                str(layer).split(":layer:")[-1].rsplit(":", 1)[0] for layer in properties.get("Layers", [])
+            ],
+            "environment": (properties.get("Environment") or {}).get("Variables", {}),
+            "trigger": " | ".join(sorted(triggers.get(name, []))) or "none",
+            "log_group": (properties.get("LoggingConfig") or {}).get("LogGroup", f"/aws/lambda/{name}"),
+            "permissions": {k: sorted(v) for k, v in permissions.items()},
+        }
+
+    tables = {}
+    for table in of_type("AWS::DynamoDB::Table").values():
+        properties = props(table)
+        pitr = (properties.get("PointInTimeRecoverySpecification") or {}).get(
+            "PointInTimeRecoveryEnabled", False
+        )
+        tables[properties["TableName"]] = {
+            "hash_key": next(k["AttributeName"] for k in properties["KeySchema"] if k["KeyType"] == "HASH"),
+            "billing": properties.get("BillingMode", "PROVISIONED"),
+            "point_in_time_recovery": _bool(pitr),
+            "deletion_protection": _bool(properties.get("DeletionProtectionEnabled", False)),
+        }
+    log_groups = {
+        props(g)["LogGroupName"]: int(props(g).get("RetentionInDays", 0))
+        for g in of_type("AWS::Logs::LogGroup").values()
+    }
+    api: dict[str, Any] = {}
+    for stage in of_type("AWS::ApiGatewayV2::Stage").values():
+        properties = props(stage)
+        settings = properties.get("DefaultRouteSettings") or {}
+        destination = (properties.get("AccessLogSettings") or {}).get("DestinationArn", "")
+        api = {
+            "throttle": [
+                _number(settings.get("ThrottlingRateLimit")),
+                _number(settings.get("ThrottlingBurstLimit")),
+            ],
+            "access_log_group": resource_key(destination).removeprefix("log-group:"),
+        }
+    return {"functions": functions, "tables": tables, "log_groups": log_groups, "api": api}
+
+
+def _bool(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def _number(value: Any) -> Any:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return value
+
+
+def sam_inventory(template: dict, parameters: dict, stack_name: str, region: str) -> dict[str, Any]:
+    """Transform a SAM template as `sam deploy` would, offline, then reduce it like any stack."""
+    import copy
+    import os
+
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:  # the template must not use SAM policy templates or managed policies
+        def load(self) -> dict:
+            return {}
+
+    template = copy.deepcopy(template)
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(properties.get(key), str):  # what `sam package` does: local path -> S3 object
+                properties[key] = "s3://artifacts/" + properties[key].rsplit("/", 1)[-1]
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    transformed = transform(template, dict(parameters), NoManagedPolicies())
+    return cloudformation_inventory(transformed, parameters, stack_name, region)
