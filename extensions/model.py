@@ -75,7 +75,8 @@ IAC_TOOLS = {
     ),
     "cdk": IacTool(
         "AWS CDK v2 (Python)",
-        "app.py (one stack per stage), a construct per domain, cdk.json",
+        "app.py (one stack per stage), model.py (the service model as data), a construct per domain; "
+        "cdk.json and package.json at the root",
         "cdk deploy <slug>-<stage>",
         "cdk destroy <slug>-<stage>",
     ),
@@ -95,6 +96,16 @@ IAC_TOOLS = {
 
 ARCHITECTURE = "arm64"  # Graviton: cheaper per GB-second, and the layer is built for it
 LAMBDA_NAME_MAX = 64  # also the limit of EventBridge Scheduler schedule names
+# Queue consumers (service "sqs"): each domain gets a work queue and a dead-letter queue.
+CONSUMER_TIMEOUT_S = 30
+CONSUMER_BATCH_SIZE = 10
+QUEUE_MAX_RECEIVE_COUNT = 3  # a message that fails this many times moves to the dead-letter queue
+QUEUE_SEND_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
+# What a Lambda event source mapping needs on the queue it reads (with the function's role).
+QUEUE_CONSUME_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+# Powertools idempotency keeps one record per processed message in this table.
+IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+
 DEFAULT_MEMORY_MB = 256
 DEFAULT_TIMEOUT_S = 10
 ADMIN_TIMEOUT_S = 300
@@ -102,10 +113,12 @@ ADMIN_TIMEOUT_S = 300
 
 @dataclass(frozen=True)
 class Trigger:
-    kind: str  # "http" | "schedule" | "oneoff"
+    kind: str  # "http" | "schedule" | "oneoff" | "queue"
     method: str = ""
     path: str = ""
     schedule: str = ""
+    queue: str = ""  # logical id of the queue a consumer reads
+    batch_size: int = 0
 
     @property
     def is_http(self) -> bool:
@@ -120,12 +133,17 @@ class Grant:
 
 @dataclass(frozen=True)
 class Resource:
-    kind: str  # "table"
+    kind: str  # "table" | "queue"
     logical_id: str
-    domain: str
-    env_var: str  # environment variable that carries its physical name
+    domain: str  # owning domain; "" for the service's shared resources
+    env_var: str  # environment variable that carries its physical name ("" if no code reads it)
     name_suffix: str  # physical name is <slug>-<stage>-<suffix>
-    hash_key: str = "id"
+    hash_key: str = "id"  # tables
+    ttl_attribute: str = ""  # tables whose items expire (epoch seconds in this attribute)
+    dead_letter: str = ""  # queues: logical id of the dead-letter queue
+    max_receive_count: int = 0  # queues: deliveries before a message moves to the dead-letter queue
+    visibility_timeout: int = 0  # queues: seconds a received message stays hidden
+    retention_seconds: int = 0  # queues: how long a message is kept
 
 
 @dataclass(frozen=True)
@@ -169,6 +187,16 @@ class Domain:
     route: str  # HTTP base path, e.g. /orders
     table: Resource
     functions: tuple[Function, ...]
+    queue: Resource | None = None  # work queue read by the domain's consumer (service "sqs")
+    dead_letter_queue: Resource | None = None
+
+    @property
+    def resources(self) -> tuple[Resource, ...]:
+        return tuple(r for r in (self.table, self.queue, self.dead_letter_queue) if r is not None)
+
+    @property
+    def consumer(self) -> Function | None:
+        return next((f for f in self.functions if f.trigger.kind == "queue"), None)
 
     def function(self, operation: str) -> Function:
         """The function that serves one CRUD operation of this domain."""
@@ -230,6 +258,7 @@ class Service:
     admin_jobs: tuple[Function, ...]
     paths: Paths
     artifacts: tuple[Artifact, ...]
+    idempotency_table: Resource | None = None
     architecture: str = ARCHITECTURE
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -260,8 +289,23 @@ class Service:
         return tuple(f for f in self.functions if f.trigger.is_http)
 
     @property
+    def tables(self) -> tuple[Resource, ...]:
+        shared = (self.idempotency_table,) if self.idempotency_table else ()
+        return tuple(d.table for d in self.domains) + shared
+
+    @property
+    def queues(self) -> tuple[Resource, ...]:
+        return tuple(q for d in self.domains for q in (d.queue, d.dead_letter_queue) if q is not None)
+
+    @property
     def resources(self) -> tuple[Resource, ...]:
-        return tuple(d.table for d in self.domains)
+        return self.tables + self.queues
+
+    def uses(self, service: str) -> bool:
+        return service in self.services
+
+    def queue_name(self, resource: Resource, stage: str) -> str:
+        return f"{self.prefix(stage)}-{resource.name_suffix}"
 
     @property
     def production_stage(self) -> Stage:
@@ -304,7 +348,44 @@ def _paths(layout: str, pkg: str) -> Paths:
     )
 
 
-def _domain(name: str, layout: str, pkg: str, budget: int) -> Domain:
+def _queues(name: str, pascal: str) -> tuple[Resource, Resource]:
+    dead_letter = Resource(
+        kind="queue",
+        logical_id=f"{pascal}DeadLetterQueue",
+        domain=name,
+        env_var="",
+        name_suffix=f"{naming.kebab(name)}-dlq",
+        visibility_timeout=30,  # SQS's default; nothing consumes it automatically
+        retention_seconds=14 * 24 * 3600,  # the longest SQS keeps a message: time to look and redrive
+    )
+    queue = Resource(
+        kind="queue",
+        logical_id=f"{pascal}Queue",
+        domain=name,
+        env_var=f"{name.upper()}_QUEUE_NAME",
+        name_suffix=naming.kebab(name),
+        dead_letter=dead_letter.logical_id,
+        max_receive_count=QUEUE_MAX_RECEIVE_COUNT,
+        visibility_timeout=6 * CONSUMER_TIMEOUT_S,  # AWS: at least 6x the consumer's timeout
+        retention_seconds=4 * 24 * 3600,
+    )
+    return queue, dead_letter
+
+
+def _idempotency_table() -> Resource:
+    return Resource(
+        kind="table",
+        logical_id="IdempotencyTable",
+        domain="",
+        env_var="IDEMPOTENCY_TABLE_NAME",
+        name_suffix="idempotency",
+        ttl_attribute="expiration",  # Powertools' default; expired records are deleted by DynamoDB
+    )
+
+
+def _domain(
+    name: str, layout: str, pkg: str, budget: int, idempotency: Resource | None = None
+) -> Domain:
     pascal = naming.pascal(name)
     entity = naming.singular(name)
     if entity == name:  # e.g. "inventory": keep names distinct from the domain
@@ -323,8 +404,13 @@ def _domain(name: str, layout: str, pkg: str, budget: int) -> Domain:
         module, src_dir = f"{pkg}.{name}", f"src/{pkg}/{name}"
         project_dir, tests_dir = "", f"tests/{name}"
     route = f"/{naming.kebab(name)}"
+    queue, dead_letter = _queues(name, pascal) if idempotency else (None, None)
     functions = []
     for op, method, suffix, actions, attribute, description in CRUD_OPERATIONS:
+        grants, environment = (Grant(table.logical_id, actions),), ((table.env_var, table.logical_id),)
+        if queue and op == "create":  # a new record is handed to the domain's consumer as a job
+            grants += (Grant(queue.logical_id, QUEUE_SEND_ACTIONS),)
+            environment += ((queue.env_var, queue.logical_id),)
         functions.append(
             Function(
                 key=f"{name}_{op}",
@@ -336,9 +422,31 @@ def _domain(name: str, layout: str, pkg: str, budget: int) -> Domain:
                 attribute=attribute.format(entity=entity, domain=name),
                 artifact=name,
                 trigger=Trigger(kind="http", method=method, path=route + suffix),
-                grants=(Grant(table.logical_id, actions),),
-                environment=((table.env_var, table.logical_id),),
+                grants=grants,
+                environment=environment,
                 operation=op,
+            )
+        )
+    if queue:
+        functions.append(
+            Function(
+                key=f"{name}_process",
+                logical_id=f"{pascal}Process",
+                name=f"{naming.kebab(name)}-process",
+                suffix=naming.fit_name(f"{naming.kebab(name)}-process", budget),
+                description=f"Process {name} jobs from the queue, each exactly once",
+                module=f"{module}.handlers",
+                attribute=f"process_{name}_jobs",
+                artifact=name,
+                trigger=Trigger(kind="queue", queue=queue.logical_id, batch_size=CONSUMER_BATCH_SIZE),
+                grants=(
+                    Grant(queue.logical_id, QUEUE_CONSUME_ACTIONS),
+                    Grant(table.logical_id, ("dynamodb:UpdateItem",)),
+                    Grant(idempotency.logical_id, IDEMPOTENCY_ACTIONS),
+                ),
+                environment=((table.env_var, table.logical_id), (idempotency.env_var, idempotency.logical_id)),
+                timeout=CONSUMER_TIMEOUT_S,
+                operation="process",
             )
         )
     return Domain(
@@ -355,6 +463,8 @@ def _domain(name: str, layout: str, pkg: str, budget: int) -> Domain:
         route=route,
         table=table,
         functions=tuple(functions),
+        queue=queue,
+        dead_letter_queue=dead_letter,
     )
 
 
@@ -439,7 +549,11 @@ def build_model(answers: dict[str, Any]) -> Service:
     paths = _paths(layout, pkg)
     # What is left of a Lambda name after "<slug>-<longest stage>-".
     budget = LAMBDA_NAME_MAX - len(slug) - 2 - max(len(s) for s in stage_names)
-    domains = tuple(_domain(name, layout, pkg, budget) for name in answers.get("domains") or ["orders"])
+    services = tuple(answers.get("services") or ("dynamodb",))
+    idempotency = _idempotency_table() if "sqs" in services else None
+    domains = tuple(
+        _domain(name, layout, pkg, budget, idempotency) for name in answers.get("domains") or ["orders"]
+    )
     runtime = answers.get("python_runtime", "python3.12")
     return Service(
         name=answers.get("project_name", slug),
@@ -455,13 +569,14 @@ def build_model(answers: dict[str, Any]) -> Service:
         iac=answers.get("iac", "sam"),
         layout=layout,
         ci=answers.get("ci", "github-actions"),
-        services=tuple(answers.get("services") or ("dynamodb",)),
+        services=services,
         tracing=tracing,
         stages=_stages(stage_names, answers.get("log_level", "INFO"), retention, tracing),
         domains=domains,
         admin_jobs=_admin_jobs(domains, paths, budget),
         paths=paths,
         artifacts=_artifacts(domains, paths, layout, pkg),
+        idempotency_table=idempotency,
         meta={"log_actions": LOG_ACTIONS, "tracing_actions": TRACING_ACTIONS},
     )
 

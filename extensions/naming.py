@@ -278,6 +278,28 @@ def stages_error(stages: object, slug: object = "") -> str:
     return ""
 
 
+# Backing services a project can select, and what each needs beside it.
+SERVICES = ("dynamodb", "sqs")
+SERVICE_NEEDS = {"sqs": ("dynamodb", "queue consumers record processed messages in a DynamoDB idempotency table")}
+
+
+def services_error(services: object) -> str:
+    """Why the selection of backing services is unusable, or ``""``."""
+    if isinstance(services, str) or not isinstance(services, Iterable):
+        return f"The services must be a list such as [dynamodb], got {services!r}."
+    chosen = list(services)
+    unknown = [s for s in chosen if s not in SERVICES]
+    if unknown:
+        return f"Unknown service(s) {', '.join(map(str, unknown))}: choose from {', '.join(SERVICES)}."
+    if "dynamodb" not in chosen:
+        return "Select dynamodb: every domain keeps its records in its own DynamoDB table."
+    for service in chosen:
+        need, why = SERVICE_NEEDS.get(service, ("", ""))
+        if need and need not in chosen:
+            return f"'{service}' needs '{need}': {why}. Select both."
+    return ""
+
+
 def region_error(region: object) -> str:
     if region in AWS_REGIONS:
         return ""
@@ -340,6 +362,7 @@ FILTERS = {
     "previous_answer": previous_answer,
     "stages_error": stages_error,
     "region_error": region_error,
+    "services_error": services_error,
     "email_error": email_error,
     "retention_error": retention_error,
     "default_retention": default_retention,

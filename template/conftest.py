@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import boto3
 import pytest
 from moto import mock_aws
 
@@ -25,5 +24,5 @@ os.environ.update(env.environment())
 def aws():
     """A fresh emulator per test, holding the tables the IaC declares."""
     with mock_aws():
-        env.create_resources(boto3.client("dynamodb"))
+        env.create_resources()
         yield

@@ -20,6 +20,9 @@ is reduced to the same plain structure for one stage:
       "tables": {"<name>": {"hash_key": "id", "billing": "PAY_PER_REQUEST",
                             "point_in_time_recovery": bool, "deletion_protection": bool}},
       "log_groups": {"<name>": <retention days>},
+      "queues": {"<name>": {"dead_letter": "<name>" | "", "max_receive_count": 3,
+                            "visibility_timeout": 180, "retention": 345600}},  # only with queues
+      # tables with a TTL attribute also carry "ttl": "<attribute>"
       "api": {"throttle": [rate, burst], "access_log_group": "/aws/http-api/<slug>-<stage>"},
     }
 
@@ -49,8 +52,11 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
     """The inventory the service model asks for, in one stage configured by ``config``."""
     stage = config["stage"]
     is_production = stage == model.production_stage.name
-    tables = {model.table_name(r, stage): r for r in model.resources}
-    by_id = {r.logical_id: model.table_name(r, stage) for r in model.resources}
+    tables = {model.table_name(r, stage): r for r in model.tables}
+    queues = {model.queue_name(r, stage): r for r in model.queues}
+    by_id = {r.logical_id: model.table_name(r, stage) for r in model.tables}
+    by_id |= {r.logical_id: model.queue_name(r, stage) for r in model.queues}
+    kind_of = {r.logical_id: r.kind for r in model.resources}
     functions, log_groups = {}, {}
     for function in model.functions:
         name = model.function_name(function, stage)
@@ -58,7 +64,8 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
         log_groups[log_group] = config["log_retention_days"]
         permissions: dict[str, set[str]] = {}
         for grant in function.grants:
-            permissions.setdefault(f"table:{by_id[grant.resource]}", set()).update(grant.actions)
+            key = f"{kind_of[grant.resource]}:{by_id[grant.resource]}"
+            permissions.setdefault(key, set()).update(grant.actions)
         permissions[f"log-group:{log_group}"] = set(LOG_ACTIONS)
         if config["tracing"]:
             permissions["*"] = set(TRACING_ACTIONS)
@@ -77,13 +84,21 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
                 "POWERTOOLS_LOG_LEVEL": config["log_level"],
                 **{variable: by_id[resource] for variable, resource in function.environment},
             },
-            "trigger": _trigger(trigger.kind, trigger.method, trigger.path, trigger.schedule, "UTC"),
+            "trigger": _trigger(
+                trigger.kind,
+                trigger.method,
+                trigger.path,
+                trigger.schedule,
+                "UTC",
+                by_id.get(trigger.queue, ""),
+                trigger.batch_size,
+            ),  # fmt: skip
             "log_group": log_group,
             "permissions": {k: sorted(v) for k, v in permissions.items()},
         }
     access_log_group = f"/aws/http-api/{model.prefix(stage)}"
     log_groups[access_log_group] = config["log_retention_days"]
-    return {
+    out = {
         "functions": functions,
         "tables": {
             name: {
@@ -91,6 +106,7 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
                 "billing": "PAY_PER_REQUEST",
                 "point_in_time_recovery": is_production,
                 "deletion_protection": is_production,
+                **({"ttl": resource.ttl_attribute} if resource.ttl_attribute else {}),
             }
             for name, resource in tables.items()
         },
@@ -100,13 +116,34 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
             "access_log_group": access_log_group,
         },
     }
+    if queues:
+        out["queues"] = {
+            name: {
+                "dead_letter": by_id.get(queue.dead_letter, ""),
+                "max_receive_count": queue.max_receive_count,
+                "visibility_timeout": queue.visibility_timeout,
+                "retention": queue.retention_seconds,
+            }
+            for name, queue in queues.items()
+        }
+    return out
 
 
-def _trigger(kind: str, method: str = "", path: str = "", schedule: str = "", timezone: str = "") -> str:
+def _trigger(
+    kind: str,
+    method: str = "",
+    path: str = "",
+    schedule: str = "",
+    timezone: str = "",
+    queue: str = "",
+    batch_size: int = 0,
+) -> str:
     if kind == "http":
         return f"{method} {path}"
     if kind == "schedule":
         return f"schedule {schedule} {timezone}".strip()
+    if kind == "queue":  # partial batch responses: only failed messages are retried
+        return f"queue {queue} batch {batch_size} report-failures"
     return "none"
 
 
@@ -126,6 +163,8 @@ def resource_key(arn: str) -> str:
     if service == "logs" and rest.startswith("log-group:"):
         name = rest.removeprefix("log-group:")
         return "log-group:" + re.sub(r":(\*|log-stream:.*)$", "", name)
+    if service == "sqs":
+        return "queue:" + rest
     if service == "lambda" and rest.startswith("function:"):
         return "function:" + rest.removeprefix("function:").split(":")[0]
     return f"{service}:{rest}"
@@ -162,6 +201,7 @@ _NAME_PROPERTY = {
     "AWS::Lambda::LayerVersion": "LayerName",
     "AWS::IAM::Role": "RoleName",
     "AWS::Scheduler::Schedule": "Name",
+    "AWS::SQS::Queue": "QueueName",
 }
 
 
@@ -200,11 +240,15 @@ class _Resolver:
         kind = self.resources[name]["Type"]
         if kind == "AWS::Lambda::LayerVersion":
             return f"arn:{PARTITION}:lambda:{self.region}:{ACCOUNT}:layer:{self.name(name)}:1"
+        if kind == "AWS::SQS::Queue":  # Ref of a queue is its URL
+            return f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT}/{self.name(name)}"
         return self.name(name)
 
     def get_att(self, logical_id: str, attribute: str) -> str:
         kind = self.resources[logical_id]["Type"]
         name, prefix = self.name(logical_id), f"arn:{PARTITION}"
+        if attribute in ("QueueName", "QueueUrl") and kind == "AWS::SQS::Queue":
+            return name if attribute == "QueueName" else self.ref(logical_id)
         if attribute != "Arn":
             return f"{logical_id}.{attribute}"
         return {
@@ -212,6 +256,7 @@ class _Resolver:
             "AWS::Logs::LogGroup": f"{prefix}:logs:{self.region}:{ACCOUNT}:log-group:{name}:*",
             "AWS::Lambda::Function": f"{prefix}:lambda:{self.region}:{ACCOUNT}:function:{name}",
             "AWS::IAM::Role": f"{prefix}:iam::{ACCOUNT}:role/{name}",
+            "AWS::SQS::Queue": f"{prefix}:sqs:{self.region}:{ACCOUNT}:{name}",
         }.get(kind, f"{prefix}:{kind}:{self.region}:{ACCOUNT}:{name}")
 
     def condition(self, name: str) -> bool:
@@ -330,6 +375,17 @@ def cloudformation_inventory(
                 timezone=properties.get("ScheduleExpressionTimezone", "UTC"),
             )  # fmt: skip
             triggers.setdefault(target_function(properties["Target"]["Arn"]), []).append(text)
+    for mapping in of_type("AWS::Lambda::EventSourceMapping").values():
+        properties = props(mapping)
+        source = resource_key(str(properties.get("EventSourceArn", "")))
+        if source.startswith("queue:") and properties.get("Enabled", True) not in (False, "false"):
+            reports = "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])
+            text = f"queue {source.removeprefix('queue:')} batch {_number(properties.get('BatchSize', 10))}"
+            function = str(properties["FunctionName"])
+            name = (
+                resource_key(function).removeprefix("function:") if function.startswith("arn:") else function
+            )
+            triggers.setdefault(name, []).append(text + (" report-failures" if reports else ""))
     for rule in of_type("AWS::Events::Rule").values():
         properties = props(rule)
         if "ScheduleExpression" in properties:
@@ -378,6 +434,9 @@ def cloudformation_inventory(
             "point_in_time_recovery": _bool(pitr),
             "deletion_protection": _bool(properties.get("DeletionProtectionEnabled", False)),
         }
+        ttl = properties.get("TimeToLiveSpecification") or {}
+        if _bool(ttl.get("Enabled", False)):
+            tables[properties["TableName"]]["ttl"] = ttl["AttributeName"]
     log_groups = {
         props(g)["LogGroupName"]: int(props(g).get("RetentionInDays", 0))
         for g in of_type("AWS::Logs::LogGroup").values()
@@ -394,7 +453,22 @@ def cloudformation_inventory(
             ],
             "access_log_group": resource_key(destination).removeprefix("log-group:"),
         }
-    return {"functions": functions, "tables": tables, "log_groups": log_groups, "api": api}
+    out = {"functions": functions, "tables": tables, "log_groups": log_groups, "api": api}
+    queues = {}
+    for queue in of_type("AWS::SQS::Queue").values():
+        properties = props(queue)
+        redrive = properties.get("RedrivePolicy") or {}
+        if isinstance(redrive, str):
+            redrive = json.loads(redrive)
+        queues[properties["QueueName"]] = {
+            "dead_letter": resource_key(str(redrive.get("deadLetterTargetArn", ""))).removeprefix("queue:"),
+            "max_receive_count": _number(redrive.get("maxReceiveCount", 0)),
+            "visibility_timeout": _number(properties.get("VisibilityTimeout", 30)),
+            "retention": _number(properties.get("MessageRetentionPeriod", 345600)),
+        }
+    if queues:
+        out["queues"] = queues
+    return out
 
 
 def _bool(value: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -9,10 +10,12 @@ import socket
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 import project_checks as checks
+from conftest import render
 
 
 def free_port_pair() -> int:
@@ -49,13 +52,15 @@ def call(url: str, method: str = "GET", body: dict | None = None) -> tuple[int, 
         return response.status, json.loads(response.read())
 
 
-@pytest.mark.render
-def test_make_dev_serves_create_and_read_then_stops_cleanly(default_project):
+@contextlib.contextmanager
+def make_dev(project: Path):
+    """`make dev` on a free port pair; yields the port, then stops it with Ctrl+C and checks
+    that nothing is left listening."""
     port = free_port_pair()
-    env = {**os.environ, **checks.project_env(default_project), "PORT": str(port)}
+    env = {**os.environ, **checks.project_env(project), "PORT": str(port)}
     server = subprocess.Popen(
         [checks.tool("make"), "dev"],
-        cwd=default_project,
+        cwd=project,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -74,7 +79,24 @@ def test_make_dev_serves_create_and_read_then_stops_cleanly(default_project):
         assert ready, "make dev did not report readiness within 60 s"
         assert ready["url"] == f"http://127.0.0.1:{port}"
         assert ready["aws_endpoint"] == f"http://127.0.0.1:{port + 1}"
+        yield port, env, ready
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            pytest.fail("make dev did not stop on Ctrl+C")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (_listening(port) or _listening(port + 1)):
+        time.sleep(0.2)
+    assert not _listening(port) and not _listening(port + 1), "make dev left a server running"
 
+
+@pytest.mark.render
+def test_make_dev_serves_create_and_read_then_stops_cleanly(default_project):
+    with make_dev(default_project) as (port, env, ready):
+        assert ready["queues"] == []
         base = f"http://127.0.0.1:{port}/orders"
         status, created = call(base, "POST", {"name": "curl-like create"})
         assert status == 201
@@ -91,14 +113,19 @@ def test_make_dev_serves_create_and_read_then_stops_cleanly(default_project):
         assert admin.returncode == 0, admin.stdout + admin.stderr
         assert '"orders": 3' in admin.stdout
         assert len(call(base + "?limit=100")[1]["items"]) == 4
-    finally:
-        os.killpg(server.pid, signal.SIGINT)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            pytest.fail("make dev did not stop on Ctrl+C")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and (_listening(port) or _listening(port + 1)):
-        time.sleep(0.2)
-    assert not _listening(port) and not _listening(port + 1), "make dev left a server running"
+
+
+@pytest.mark.render
+def test_make_dev_delivers_queued_jobs_to_the_consumer(copie):
+    project = render(copie, {"services": ["dynamodb", "sqs"], "domains": ["orders", "payments"]})
+    checks.sync(project)
+    with make_dev(project) as (port, _, ready):
+        assert ready["queues"] == ["order-service-local-orders", "order-service-local-payments"]
+        base = f"http://127.0.0.1:{port}/payments"
+        status, created = call(base, "POST", {"name": "needs follow-up work"})
+        assert status == 201 and "processed_at" not in created
+        deadline, record = time.monotonic() + 20, created
+        while time.monotonic() < deadline and "processed_at" not in record:
+            time.sleep(0.3)
+            record = call(f"{base}/{created['id']}")[1]
+        assert "processed_at" in record, "the consumer did not process the job within 20 s"

@@ -66,6 +66,13 @@ def test_stage_and_slug_leave_room_for_function_names():
     assert "shorten the stage name or the project slug" in naming.stages_error(["a" * 18], "b" * 32)
 
 
+def test_service_selections_are_checked():
+    assert naming.services_error(["dynamodb", "sqs"]) == ""
+    assert "Select dynamodb" in naming.services_error(["sqs"])
+    assert "Unknown service(s) kafka" in naming.services_error(["dynamodb", "kafka"])
+    assert "must be a list" in naming.services_error("dynamodb")
+
+
 def test_default_retention_is_short_in_dev_and_long_in_prod():
     assert naming.default_retention(["dev", "staging", "prod"]) == {"dev": 7, "staging": 30, "prod": 365}
     assert naming.retention_error(naming.default_retention(["a", "qa", "live"]), ["a", "qa", "live"]) == ""

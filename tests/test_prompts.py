@@ -40,6 +40,9 @@ BAD_ANSWERS = [
         "is 55 characters; it prefixes every Lambda function name, which AWS limits to 64, so it may be "
         "at most 50: shorten the stage name or the project slug.",
     ),
+    ({"services": ["sqs"]}, "Select dynamodb: every domain keeps its records in its own DynamoDB table."),
+    ({"services": []}, "Select dynamodb"),
+    ({"services": ["dynamodb", "kafka"]}, "Invalid choice for 'services'"),
     ({"iac": "pulumi"}, "Invalid choice for 'iac': 'pulumi' is not in ['sam', 'cdk', 'terraform', 'serverless']"),
     ({"aws_region": "mars-east-1"}, "'mars-east-1' is not an AWS region this template supports"),
     ({"aws_region": "US-EAST-1"}, "is not an AWS region"),

@@ -2,7 +2,9 @@
 
 Requests are turned into API Gateway HTTP API (payload v2) events and passed to
 the real handlers in this process; boto3 talks to a moto server on another
-loopback port. Nothing leaves the machine, and Ctrl+C stops both servers.
+loopback port. Queue consumers get their messages the way Lambda's event source
+mapping delivers them: in batches, with failed messages left for a retry. Nothing
+leaves the machine, and Ctrl+C stops everything.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import importlib
 import json
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -21,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from local import env
 from local.context import context_for
-from local.routes import ROUTES
+from local.routes import CONSUMERS, ROUTES
 
 Handler = Callable[[dict, Any], dict]
 
@@ -78,6 +81,64 @@ def build_event(
     }
 
 
+def queue_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """An SQS event as Lambda delivers it, from ReceiveMessage results."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": m.get("MessageAttributes", {}),
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": env.REGION,
+            }
+            for m in messages
+        ]
+    }
+
+
+class QueueWorker(threading.Thread):
+    """Polls one queue and hands batches to its consumer; deletes what succeeded.
+
+    Failed messages stay in the queue and come back after its visibility timeout, then
+    move to the dead-letter queue after the configured number of receives, as in AWS.
+    """
+
+    def __init__(self, queue_name: str, target: str, batch_size: int) -> None:
+        super().__init__(name=f"queue-{queue_name}", daemon=True)
+        self.queue_name, self.target, self.batch_size = queue_name, target, batch_size
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        import boto3
+
+        sqs = boto3.client("sqs")
+        url = sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        module, _, attribute = self.target.rpartition(".")
+        handler = getattr(importlib.import_module(module), attribute)
+        while not self.stopping.is_set():
+            received = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=self.batch_size, WaitTimeSeconds=1, AttributeNames=["All"]
+            )
+            messages = received.get("Messages", [])
+            if not messages:
+                continue
+            result = handler(queue_event(messages, arn), context_for(self.target)) or {}
+            failed = {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
+            done = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(messages)
+                if m["MessageId"] not in failed
+            ]
+            if done:
+                sqs.delete_message_batch(QueueUrl=url, Entries=done)
+
+
 def make_handler(router: Router) -> type[BaseHTTPRequestHandler]:
     class RequestHandler(BaseHTTPRequestHandler):
         def _dispatch(self) -> None:
@@ -123,7 +184,6 @@ def start_emulator(port: int):
     """Start moto's server on loopback and create the resources the IaC declares."""
     import logging
 
-    import boto3
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # keep stdout for the handlers' JSON logs
@@ -131,7 +191,7 @@ def start_emulator(port: int):
     emulator.start()
     endpoint = f"http://127.0.0.1:{port}"
     os.environ.update(env.environment(endpoint))
-    env.create_resources(boto3.client("dynamodb", endpoint_url=endpoint))
+    env.create_resources(endpoint)
     return emulator, endpoint
 
 
@@ -143,6 +203,9 @@ def main(argv: list[str] | None = None) -> None:
     aws_port = args.aws_port or args.port + 1
     emulator, endpoint = start_emulator(aws_port)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(Router(ROUTES)))
+    workers = [QueueWorker(queue, target, batch_size) for queue, target, batch_size in CONSUMERS]
+    for worker in workers:
+        worker.start()
     print(
         json.dumps(
             {
@@ -150,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
                 "url": f"http://127.0.0.1:{args.port}",
                 "aws_endpoint": endpoint,
                 "routes": [f"{m} {p}" for m, p, _ in ROUTES],
+                "queues": [queue for queue, _, _ in CONSUMERS],
             }
         ),
         flush=True,
@@ -159,6 +223,10 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        for worker in workers:
+            worker.stopping.set()
+        for worker in workers:
+            worker.join(timeout=5)
         server.server_close()
         emulator.stop()
 
