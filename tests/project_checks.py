@@ -252,3 +252,25 @@ def build_functions(project: Path) -> dict[str, Path]:
     if changed:
         raise CheckFailed(f"rebuilding the same code changed the zips {changed}: builds are not reproducible")
     return zips
+
+
+def iac_matches_model(project: Path) -> None:
+    """What the chosen IaC tool deploys in each stage is exactly what the model asks for:
+    same functions, settings, triggers, tables, queues, log groups and per-function IAM actions."""
+    import importlib
+
+    import iac_inventory as inventory
+    from model import build_model
+
+    answers = load_answers(project)
+    tool = importlib.import_module(f"{answers['iac']}_checks")
+    model = build_model(answers)
+    if answers["iac"] == "sam":  # the raw SAM template too: no SAM policy templates or shared roles
+        findings = iam_violations(load_cfn(project / "infra" / "template.yaml"))
+        if findings:
+            raise CheckFailed("over-broad IAM:\n" + "\n".join(findings))
+    for stage in model.stage_names:
+        want = inventory.expected(model, inventory.stage_config(project, stage))
+        problems = inventory.differences(want, tool.inventory(project, stage), answers["iac"])
+        if problems:
+            raise CheckFailed(f"stage {stage}:\n" + "\n".join(problems))

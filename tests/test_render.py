@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import pytest
 import yaml
 
-import iac_inventory as inventory
 import project_checks as checks
 from conftest import ROOT, render
 from matrix import matrix
-from model import build_model
 
 DEFAULTS = {
     key: q["default"]
@@ -33,25 +30,10 @@ def _is_defaults(row: dict) -> bool:
 ROWS = [row for row in matrix() if not _is_defaults(row)]
 
 
-def check_iac_matches_model(project) -> None:
-    """What the chosen IaC tool deploys in each stage is exactly what the model asks for:
-    same functions, settings, triggers, tables, log groups and per-function IAM actions."""
-    answers = checks.load_answers(project)
-    tool = importlib.import_module(f"{answers['iac']}_checks")
-    model = build_model(answers)
-    if answers["iac"] == "sam":  # the raw SAM template too: no SAM policy templates or shared roles
-        findings = checks.iam_violations(checks.load_cfn(project / "infra" / "template.yaml"))
-        assert not findings, "over-broad IAM:\n" + "\n".join(findings)
-    for stage in model.stage_names:
-        want = inventory.expected(model, inventory.stage_config(project, stage))
-        problems = inventory.differences(want, tool.inventory(project, stage), answers["iac"])
-        assert not problems, f"stage {stage}:\n" + "\n".join(problems)
-
-
 def check_project(project) -> None:
     checks.lint_and_test(project)
     checks.validate_iac(project)
-    check_iac_matches_model(project)
+    checks.iac_matches_model(project)
     checks.build_functions(project)
     checks.lint_workflows(project)
 

@@ -190,6 +190,33 @@ def test_update_adds_a_domain_and_a_stage_everywhere_and_refuses_removal(release
 
 
 @pytest.mark.render
+def test_update_adds_a_backing_service_and_keeps_the_team_s_logic(releases, tmp_path):
+    project = render_committed(releases, tmp_path / "service", "v1.1.0")
+    service = project / "domains" / "orders" / "src" / "orders" / "service.py"
+    edit(service, "MAX_PAGE_SIZE = 100", "MAX_PAGE_SIZE = 50  # our own limit")
+    commit_all(project, "Smaller pages")
+
+    update(project, releases, data={"services": ["dynamodb", "sqs"]})
+    commit_all(project, "Add the SQS job queue")
+    assert conflicted(project) == []
+    assert "MAX_PAGE_SIZE = 50  # our own limit" in service.read_text()
+    for path, needle in [
+        ("infra/template.yaml", "OrdersQueue:"),
+        ("infra/template.yaml", "IdempotencyTable:"),
+        ("domains/orders/src/orders/handlers.py", "process_orders_jobs = consumer(_work)"),
+        ("domains/orders/src/orders/jobs.py", "def handle("),
+        ("libs/platform/src/service_platform/queues.py", "class WorkQueue"),
+        ("local/routes.py", '"orders.handlers.process_orders_jobs"'),
+        ("tests/test_queues.py", "def test_a_job_fails_once_is_retried_and_is_worked_on_once"),
+        (".copier-answers.yml", "- sqs"),
+    ]:
+        assert needle in (project / path).read_text(), (path, needle)
+    checks.lint_and_test(project)
+    checks.validate_iac(project)
+    checks.iac_matches_model(project)
+
+
+@pytest.mark.render
 def test_a_renamed_answer_is_carried_forward_by_a_migration(tmp_path):
     """A release that renames a question updates projects rendered before the rename cleanly."""
 
