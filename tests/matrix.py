@@ -26,7 +26,13 @@ def choice_questions() -> dict[str, list]:
         elif "choices" in question:
             choices = question["choices"]
             values = list(choices.values()) if isinstance(choices, dict) else list(choices)
-            out[name] = [[v] for v in values] if question.get("multiselect") else values
+            if question.get("multiselect"):
+                # A selection is the default plus at most one more choice: each choice appears,
+                # and every selection is one a validator accepts (e.g. sqs needs dynamodb).
+                default = list(question.get("default") or [])
+                out[name] = [default] + [default + [v] for v in values if v not in default]
+            else:
+                out[name] = values
     return out
 
 

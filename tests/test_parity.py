@@ -21,10 +21,11 @@ from model import IAC_TOOLS, build_model
 ANSWER_SETS = {
     # The smallest service: one domain, one stage (which is production).
     "minimal": {"domains": ["orders"], "stages": ["live"], "tracing": False},
-    # Several domains and stages in the single-package layout, in another region.
+    # Several domains, two stages, job queues, the single-package layout, another region.
     "several-domains": {
         "domains": ["orders", "payments", "customer_accounts"],
-        "stages": ["dev", "staging", "prod"],
+        "stages": ["dev", "prod"],
+        "services": ["dynamodb", "sqs"],
         "layout": "single",
         "aws_region": "eu-west-1",
     },
