@@ -1,0 +1,52 @@
+variable "name" {
+  description = "Function name (<slug>-<stage>-<suffix>); also names its role and log group"
+  type        = string
+}
+
+variable "description" {
+  description = "What the function does"
+  type        = string
+}
+
+variable "handler" {
+  description = "module.function the runtime calls"
+  type        = string
+}
+
+variable "artifact" {
+  description = "Code zip built by `make build`: <settings.code_dir>/<artifact>.zip"
+  type        = string
+}
+
+variable "timeout" {
+  description = "Seconds per invocation"
+  type        = number
+}
+
+variable "environment" {
+  description = "This function's own variables (table names), added to the shared ones"
+  type        = map(string)
+  default     = {}
+}
+
+variable "grants" {
+  description = "What the function may do on which table: exactly these actions on these ARNs"
+  type = list(object({
+    actions  = list(string)
+    resource = string
+  }))
+}
+
+variable "settings" {
+  description = "What every function of the stage shares"
+  type = object({
+    runtime            = string
+    architecture       = string
+    memory_size        = number
+    tracing            = bool
+    layer_arn          = string
+    log_retention_days = number
+    code_dir           = string
+    environment        = map(string)
+  })
+}

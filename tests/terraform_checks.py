@@ -1,0 +1,338 @@
+"""Terraform checks for rendered projects.
+
+``validate`` is what `make validate` runs (terraform fmt, init without a backend, validate,
+checkov), offline: providers come from a local mirror, never from the registry.
+
+``inventory`` applies one stage for real, against moto's server on 127.0.0.1, and reduces the
+resulting state to the shared inventory (tests/iac_inventory.py). An apply is used rather than
+a plan because a plan leaves every ARN unknown (roles, policies, route targets, schedule
+targets); after an apply they are the values the provider read back, so routes, schedules and
+IAM statements are followed by their real references. Nothing reaches AWS: credentials are
+fake and every endpoint is the emulator's. It takes 30 to 40 seconds per stage, most of it the
+AWS provider starting (three times) and its five-second wait after creating each function.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import urllib.request
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import project_checks as checks
+from iac_inventory import resource_key
+
+DEFAULT_PLUGIN_DIR = Path("/opt/tf-plugins")
+CODE_BUCKET = "terraform-inventory-code"
+
+# Merged into the root module of the temporary copy (Terraform merges *_override.tf files):
+# local state, fake credentials and every AWS endpoint on the emulator.
+ROOT_OVERRIDE = """\
+terraform {{
+  backend "local" {{
+    path = "{state}"
+  }}
+}}
+
+provider "aws" {{
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  s3_use_path_style           = true
+
+  endpoints {{
+{endpoints}
+  }}
+}}
+"""
+# Services the rendered infra/ uses (the override routes any other to the emulator too).
+ENDPOINTS = ("apigatewayv2", "cloudwatchlogs", "dynamodb", "iam", "lambda", "s3", "scheduler", "sts")
+
+# The AWS provider uploads `filename` code one function at a time and then waits five seconds
+# for each; the same zips read from (emulated) S3 are created in parallel. The zips are still
+# hashed from build/functions by the module's own source_code_hash.
+FUNCTION_OVERRIDE = f"""\
+resource "aws_lambda_function" "this" {{
+  filename  = null
+  s3_bucket = "{CODE_BUCKET}"
+  s3_key    = "${{var.artifact}}.zip"
+}}
+"""
+
+
+def plugin_dir() -> str:
+    """The provider mirror `terraform init -plugin-dir` installs hashicorp/aws from."""
+    configured = os.environ.get("TF_PLUGIN_DIR")
+    if configured:
+        if not Path(configured).is_dir():
+            raise checks.CheckFailed(f"TF_PLUGIN_DIR={configured} is not a folder.")
+        return configured
+    if DEFAULT_PLUGIN_DIR.is_dir():
+        return str(DEFAULT_PLUGIN_DIR)
+    raise checks.CheckFailed(
+        "No Terraform provider mirror: set TF_PLUGIN_DIR to a folder that holds hashicorp/aws 5.x "
+        f"(e.g. made by `terraform providers mirror <dir>` in a rendered infra/), or create {DEFAULT_PLUGIN_DIR}. "
+        "The tests never download providers from the registry."
+    )
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {"CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", **extra}
+
+
+def _workdir(project: Path, root: Path) -> Path:
+    """infra/ and config/ copied beside a build/ folder, so that .terraform/, the lock file and
+    the state land in ``root``, not in the project. Missing zips (no `make build` yet) become
+    placeholders that name their artifact."""
+    from model import build_model
+
+    ignore = shutil.ignore_patterns(
+        ".terraform", ".terraform.lock.hcl", "*.tfstate*", "*.tfplan", "__pycache__"
+    )
+    shutil.copytree(project / "infra", root / "infra", ignore=ignore)
+    shutil.copytree(project / "config", root / "config")
+    model = build_model(checks.load_answers(project))
+    zips = [Path("build/layer.zip"), *(Path("build/functions") / f"{a.name}.zip" for a in model.artifacts)]
+    for relative in zips:
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (project / relative).is_file():
+            shutil.copyfile(project / relative, target)
+        else:
+            with zipfile.ZipFile(target, "w") as archive:
+                archive.writestr("placeholder.txt", f"{relative.stem}\n")
+    return root / "infra"
+
+
+def _init(terraform: str, infra: Path, env: dict[str, str], *flags: str) -> None:
+    checks.run(
+        [terraform, "init", "-input=false", "-no-color", f"-plugin-dir={plugin_dir()}", *flags], infra, env
+    )
+
+
+def validate(project: Path) -> None:
+    """terraform fmt -check, init -backend=false, validate (offline), then checkov on infra/."""
+    terraform = checks.tool("terraform")
+    with tempfile.TemporaryDirectory(prefix="tf-validate-") as tmp:
+        infra = _workdir(project, Path(tmp))
+        env = _env()
+        checks.run([terraform, "fmt", "-check", "-recursive", "-diff", "-no-color"], infra, env)
+        _init(terraform, infra, env, "-backend=false")
+        checks.run([terraform, "validate", "-no-color"], infra, env)
+    checks.checkov(project, "terraform", project / "infra")
+
+
+@contextlib.contextmanager
+def _lambda_logging_config() -> Iterator[None]:
+    """moto 5 drops a function's LoggingConfig; keep what the provider sends so that the state
+    read back shows which log group each function writes to."""
+    from moto.awslambda.models import LambdaFunction
+
+    original_init, original_configuration = LambdaFunction.__init__, LambdaFunction.get_configuration
+
+    def init(self, account_id, spec, *args, **kwargs):
+        original_init(self, account_id, spec, *args, **kwargs)
+        self.logging_config = spec.get("LoggingConfig")
+
+    def configuration(self, *args, **kwargs):
+        config = original_configuration(self, *args, **kwargs)
+        if getattr(self, "logging_config", None):
+            config["LoggingConfig"] = {"LogFormat": "Text", **self.logging_config}
+        return config
+
+    LambdaFunction.__init__, LambdaFunction.get_configuration = init, configuration
+    try:
+        yield
+    finally:
+        LambdaFunction.__init__, LambdaFunction.get_configuration = original_init, original_configuration
+
+
+@contextlib.contextmanager
+def _emulator() -> Iterator[str]:
+    """moto's server on a free port of 127.0.0.1, emptied first; yields its URL."""
+    from moto.server import ThreadedMotoServer
+
+    requests = logging.getLogger("werkzeug")  # one line per request otherwise
+    level = requests.level
+    requests.setLevel(logging.ERROR)
+    with _lambda_logging_config():
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        url = f"http://{host}:{port}"
+        try:
+            _call(f"{url}/moto-api/reset", "POST")  # moto keeps its state per process
+            yield url
+        finally:
+            server.stop()
+            requests.setLevel(level)
+
+
+def _call(url: str, method: str, body: bytes = b"") -> None:
+    """One plain HTTP call to the emulator, never through a proxy (moto does not check signatures);
+    always with a body, so that the server never waits for one."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    headers = {"Content-Type": "application/octet-stream"}  # not urllib's default: a form moto would parse
+    opener.open(urllib.request.Request(url, data=body, method=method, headers=headers), timeout=60).close()
+
+
+def _upload_code(url: str, functions: Path) -> None:
+    _call(f"{url}/{CODE_BUCKET}", "PUT")
+    for path in sorted(functions.glob("*.zip")):
+        _call(f"{url}/{CODE_BUCKET}/{path.name}", "PUT", path.read_bytes())
+
+
+def _offline_env(url: str, home: Path) -> dict[str, str]:
+    """No profile, no real credentials, no proxy: the provider can only talk to the emulator."""
+    return _env(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_SESSION_TOKEN="",
+        AWS_PROFILE="",
+        AWS_CONFIG_FILE=str(home / "aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(home / "aws-credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_ENDPOINT_URL=url,  # any service the override does not name still goes to the emulator
+        HTTP_PROXY="",
+        HTTPS_PROXY="",
+        NO_PROXY="127.0.0.1,localhost",
+    )
+
+
+def applied_state(project: Path, stage: str) -> dict[str, Any]:
+    """`terraform show -json` after applying ``stage`` (config/<stage>.json) against the emulator."""
+    terraform = checks.tool("terraform")
+    with tempfile.TemporaryDirectory(prefix="tf-inventory-") as tmp, _emulator() as url:
+        root = Path(tmp)
+        infra = _workdir(project, root)
+        endpoints = "\n".join(f'    {name} = "{url}"' for name in ENDPOINTS)
+        (infra / "zz_offline_override.tf").write_text(
+            ROOT_OVERRIDE.format(state=root / "terraform.tfstate", endpoints=endpoints)
+        )
+        (infra / "modules" / "function" / "zz_offline_override.tf").write_text(FUNCTION_OVERRIDE)
+        _upload_code(url, root / "build" / "functions")
+        env = _offline_env(url, root)
+        _init(terraform, infra, env)
+        apply = [terraform, "apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=30"]
+        checks.run([*apply, f"-var-file=../config/{stage}.json"], infra, env)
+        return json.loads(checks.run([terraform, "show", "-json", "-no-color"], infra, env).split("\n", 1)[0])
+
+
+def _resources(module: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield from module.get("resources", [])
+    for child in module.get("child_modules", []):
+        yield from _resources(child)
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _block(values: dict[str, Any], name: str) -> dict[str, Any]:
+    """The single nested block ``name`` of a resource (Terraform lists them), or {}."""
+    blocks = values.get(name) or []
+    return blocks[0] if blocks else {}
+
+
+def inventory(project: Path, stage: str) -> dict[str, Any]:
+    """What ``stage`` deploys, in the format of tests/iac_inventory.py."""
+    return reduce_state(applied_state(project, stage))
+
+
+def reduce_state(state: dict[str, Any]) -> dict[str, Any]:
+    by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for resource in _resources(state["values"]["root_module"]):
+        if resource["mode"] == "managed":
+            by_type[resource["type"]].append(resource["values"])
+
+    log_groups = {g["name"]: g["retention_in_days"] for g in by_type["aws_cloudwatch_log_group"]}
+    log_group_by_arn = {g["arn"].removesuffix(":*"): g["name"] for g in by_type["aws_cloudwatch_log_group"]}
+    roles = {r["arn"]: r["name"] for r in by_type["aws_iam_role"]}
+    permissions: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for policy in by_type["aws_iam_role_policy"]:
+        for statement in _as_list(json.loads(policy["policy"])["Statement"]):
+            if statement.get("Effect") != "Allow":
+                continue
+            for target in _as_list(statement["Resource"]):
+                permissions[policy["role"]][resource_key(target)].update(_as_list(statement["Action"]))
+    for attachment in by_type["aws_iam_role_policy_attachment"]:  # never expected: shows up as a difference
+        permissions[attachment["role"]][f"managed:{attachment['policy_arn']}"].add("*")
+
+    integrations = {i["id"]: i["integration_uri"] for i in by_type["aws_apigatewayv2_integration"]}
+    triggers: dict[str, list[str]] = defaultdict(list)  # invoke ARN or function ARN -> triggers
+    for route in by_type["aws_apigatewayv2_route"]:
+        uri = integrations.get(route["target"].removeprefix("integrations/"), route["target"])
+        triggers[uri].append(route["route_key"])
+    for schedule in by_type["aws_scheduler_schedule"]:
+        timezone = schedule["schedule_expression_timezone"]
+        triggers[_block(schedule, "target")["arn"]].append(
+            f"schedule {schedule['schedule_expression']} {timezone}"
+        )
+
+    role_users = defaultdict(list)
+    for function in by_type["aws_lambda_function"]:
+        role_users[function["role"]].append(function["function_name"])
+    shared = {role: names for role, names in role_users.items() if len(names) > 1}
+    if shared:
+        raise checks.CheckFailed(f"roles shared by several functions: {shared}")
+
+    functions = {}
+    for function in by_type["aws_lambda_function"]:
+        if function["source_code_hash"] != function["code_sha256"]:
+            raise checks.CheckFailed(
+                f"{function['function_name']}: deployed code {function['code_sha256']} is not the zip its "
+                f"source_code_hash names ({function['source_code_hash']})"
+            )
+        found = triggers[function["invoke_arn"]] + triggers[function["arn"]]
+        role = roles.get(function["role"], function["role"])
+        functions[function["function_name"]] = {
+            "handler": function["handler"],
+            "runtime": function["runtime"],
+            "architecture": ",".join(function["architectures"]),
+            "memory": function["memory_size"],
+            "timeout": function["timeout"],
+            "tracing": _block(function, "tracing_config").get("mode") == "Active",
+            "layers": [arn.split(":layer:")[-1].rsplit(":", 1)[0] for arn in function["layers"] or []],
+            "environment": _block(function, "environment").get("variables") or {},
+            "trigger": ", ".join(sorted(found)) or "none",
+            "log_group": _block(function, "logging_config").get("log_group")
+            or f"/aws/lambda/{function['function_name']}",
+            "permissions": {key: sorted(actions) for key, actions in permissions[role].items()},
+        }
+
+    stages = by_type["aws_apigatewayv2_stage"]
+    if len(stages) != 1:
+        raise checks.CheckFailed(f"expected one HTTP API stage, found {len(stages)}")
+    settings, access_logs = (
+        _block(stages[0], "default_route_settings"),
+        _block(stages[0], "access_log_settings"),
+    )
+    destination = access_logs.get("destination_arn", "")
+    return {
+        "functions": functions,
+        "tables": {
+            table["name"]: {
+                "hash_key": table["hash_key"],
+                "billing": table["billing_mode"],
+                "point_in_time_recovery": bool(_block(table, "point_in_time_recovery").get("enabled")),
+                "deletion_protection": bool(table["deletion_protection_enabled"]),
+            }
+            for table in by_type["aws_dynamodb_table"]
+        },
+        "log_groups": log_groups,
+        "api": {
+            "throttle": [settings.get("throttling_rate_limit"), settings.get("throttling_burst_limit")],
+            "access_log_group": log_group_by_arn.get(destination.removesuffix(":*"), destination),
+        },
+    }
