@@ -1,7 +1,7 @@
 """What a rendered project deploys, as one comparable inventory per IaC tool.
 
-Every tool's output (CloudFormation for SAM, CDK and Serverless; the Terraform plan)
-is reduced to the same plain structure for one stage:
+Every tool's output (CloudFormation for SAM, CDK and Serverless; for Terraform, the state after
+an apply against a local moto server) is reduced to the same plain structure for one stage:
 
     {
       "functions": {

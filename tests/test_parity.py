@@ -1,7 +1,7 @@
 """Whichever IaC tool a team picks, the same service is deployed.
 
 Each tool's own output (SAM after its transform, `cdk synth`, `serverless package`,
-`terraform plan`) is reduced to an inventory (tests/iac_inventory.py): functions with
+`terraform apply` against a local moto server) is reduced to an inventory (tests/iac_inventory.py): functions with
 runtime, memory, timeout and trigger; tables; schedules; log groups; and per function the
 IAM actions on each resource. The four inventories must be equal, stage by stage.
 """
