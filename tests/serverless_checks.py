@@ -1,0 +1,138 @@
+"""Serverless Framework v3 checks for a rendered project.
+
+`serverless package` runs offline for every stage with the CLI this repository pins
+(node_modules/serverless, 3.40.0: v4 needs a login), then cfn-lint and checkov read the
+packaged CloudFormation templates. The project's package-offline plugin skips the one AWS
+call packaging makes (the layer lookup), so nothing here needs credentials or a network.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import yaml
+
+import iac_inventory
+import project_checks as checks
+
+SERVERLESS = checks.ROOT / "node_modules" / "serverless" / "bin" / "serverless.js"
+TEMPLATE = "cloudformation-template-update-stack.json"
+OFFLINE = {
+    "SLS_PACKAGE_OFFLINE": "1",  # the project's infra/package-offline.js plugin
+    "SLS_TELEMETRY_DISABLED": "1",
+    "SLS_NOTIFICATIONS_MODE": "off",
+    "SLS_AWS_REQUEST_MAX_RETRIES": "0",  # an unexpected AWS call fails at once, not after 20 s
+}
+
+
+def _cli() -> list[str]:
+    if not SERVERLESS.exists():
+        raise checks.CheckFailed(
+            "serverless is not installed: run `npm ci` in the template repository (see README)."
+        )
+    return [checks.tool("node"), str(SERVERLESS)]
+
+
+def _package(project: Path, stages: list[str], into: Path) -> dict[str, Path]:
+    """`serverless package --stage <stage>` for each stage into into/<stage>/."""
+    from model import build_model
+
+    model = build_model(checks.load_answers(project))
+    build = project / "build"
+    if not all((build / "functions" / f"{a.name}.zip").exists() for a in model.artifacts):
+        checks.build_functions(project)
+    # The real layer needs its dependencies downloaded; any valid zip packages the same way.
+    layer = build / "layer.zip"
+    placeholder = not layer.exists()
+    if placeholder:
+        with zipfile.ZipFile(layer, "w") as archive:
+            archive.writestr("python/.placeholder", "")
+    cli = _cli()
+    templates = {}
+    try:
+        # One at a time: each run starts by clearing infra/.serverless, its working folder.
+        for stage in stages:
+            out = into / stage
+            checks.run([*cli, "package", "--stage", stage, "--package", str(out)], project / "infra", OFFLINE)
+            templates[stage] = out / TEMPLATE
+    finally:
+        if placeholder:
+            layer.unlink()
+    return templates
+
+
+def validate(project: Path) -> None:
+    """Package every stage offline, then cfn-lint and checkov on the packaged templates."""
+    with tempfile.TemporaryDirectory(prefix="sls-") as tmp:
+        stages = list(checks.load_answers(project)["stages"])
+        templates = _package(project, stages, Path(tmp) / "package")
+        # One cfn-lint and one checkov run over all stages: <tmp>/templates/<stage>.json
+        folder = Path(tmp) / "templates"
+        folder.mkdir()
+        for stage, template in templates.items():
+            shutil.copy(template, folder / f"{stage}.json")
+        checks.run([checks.tool("cfn-lint"), *sorted(map(str, folder.glob("*.json")))], project)
+        checks.checkov(project, "cloudformation", folder)
+        service = yaml.safe_load((project / "infra" / "serverless.yml").read_text())
+        declared = service["resources"]["Resources"]
+        for stage, template in templates.items():
+            findings = _role_findings(json.loads(template.read_text()), declared)
+            if findings:
+                raise checks.CheckFailed(f"serverless, stage {stage}: " + "; ".join(findings))
+
+
+def _role_findings(template: dict, declared: dict) -> list[str]:
+    """Over-broad IAM, plus what only the framework could add to the roles and queues that
+    serverless.yml declares in `resources` (``declared``): its shared execution role, a
+    statement (an `sqs` event adds one when that role exists), a queue."""
+    resources = template["Resources"]
+    findings = checks.iam_violations(template)
+    if "IamRoleLambdaExecution" in resources:
+        findings.append("the framework created its shared IamRoleLambdaExecution role")
+    roles = [
+        json.dumps(r["Properties"].get("Role"))
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Function"
+    ]
+    if len(set(roles)) != len(roles):
+        findings.append("a role is shared by several functions")
+    for kind in ("AWS::IAM::Role", "AWS::SQS::Queue"):
+        added = {k for k, r in resources.items() if r["Type"] == kind} - set(declared)
+        if added:
+            findings.append(f"the framework added {kind} {sorted(added)}, not declared in resources")
+    for logical_id, role in declared.items():
+        packaged = resources.get(logical_id, {}).get("Properties")
+        if role["Type"] == "AWS::IAM::Role" and _actions(packaged) != _actions(role["Properties"]):
+            findings.append(f"{logical_id}: the framework changed the statements serverless.yml declares")
+    return findings
+
+
+def _actions(node: object) -> list[list[str]]:
+    """Every statement's actions under ``node``, in order (both branches of an Fn::If)."""
+    if isinstance(node, list):
+        return [actions for item in node for actions in _actions(item)]
+    if not isinstance(node, dict):
+        return []
+    action = node.get("Action")
+    own = [] if action is None else [sorted(action if isinstance(action, list) else [action])]
+    return own + _actions([value for key, value in node.items() if key != "Action"])
+
+
+def cloudformation(project: Path, stage: str) -> dict:
+    """The CloudFormation template `serverless package --stage <stage>` writes, as a dict."""
+    with tempfile.TemporaryDirectory(prefix="sls-") as tmp:
+        template = _package(project, [stage], Path(tmp))[stage]
+        return json.loads(template.read_text())
+
+
+def inventory(project: Path, stage: str) -> dict:
+    """The parity inventory of one stage's packaged template (see tests/iac_inventory.py)."""
+    from model import build_model
+
+    model = build_model(checks.load_answers(project))
+    template = cloudformation(project, stage)
+    return iac_inventory.cloudformation_inventory(template, {}, model.prefix(stage), model.region)
