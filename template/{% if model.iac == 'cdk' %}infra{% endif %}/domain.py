@@ -1,0 +1,85 @@
+"""One domain: its table (and queues), its functions (each with its role and log group), routes and event sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Acknowledgment, Validations
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
+from aws_cdk.aws_lambda_event_sources import SqsEventSource
+from constructs import Construct
+
+from infra import model, storage
+from infra.function import ServiceFunction
+from infra.settings import StageSettings
+from infra.shared import SharedInfra
+
+
+class DomainService(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: model.Domain,
+        settings: StageSettings,
+        shared: SharedInfra,
+        code: dict[str, Path],
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        def child_id(logical_id: str) -> str:
+            return logical_id.removeprefix(spec.logical_id)  # OrdersTable -> Orders/Table
+
+        self.table = storage.table(self, child_id(spec.table.logical_id), spec.table, settings)
+        # What this domain's functions may be granted on: its own table and queues, and the shared tables.
+        self.resources: storage.Resources = {**shared.tables, spec.table.logical_id: self.table}
+        for queue in (spec.dead_letter_queue, spec.queue):  # a dead-letter queue before the queue using it
+            if queue:
+                self.resources[queue.logical_id] = storage.queue(
+                    self, child_id(queue.logical_id), queue, settings, self.resources
+                )
+
+        self.functions = {}
+        for function in spec.functions:
+            name = child_id(function.logical_id)  # OrdersCreate -> Orders/Create
+            built = ServiceFunction(
+                self,
+                name,
+                spec=function,
+                settings=settings,
+                code=code[function.artifact],
+                layer=shared.layer,
+                resources=self.resources,
+            )
+            self.functions[function.logical_id] = built
+            if function.trigger.kind == "queue":
+                # The function's role already holds the consume actions (from the model's grants) and is
+                # read-only: the event source adds only the mapping, not a second copy of them.
+                built.function.add_event_source(
+                    SqsEventSource(
+                        self.resources[function.trigger.queue],
+                        batch_size=function.trigger.batch_size,
+                        # Only the messages the function reports as failed are retried.
+                        report_batch_item_failures=True,
+                    )
+                )
+            if function.trigger.kind != "http":
+                continue
+            route = apigwv2.HttpRoute(
+                self,
+                f"{name}Route",
+                http_api=shared.api,
+                route_key=apigwv2.HttpRouteKey.with_(
+                    function.trigger.path, apigwv2.HttpMethod(function.trigger.method)
+                ),
+                integration=HttpLambdaIntegration("Integration", built.function),
+            )
+            Validations.of(route).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions::AwsSolutions-APIG4",
+                    reason="The published contract (contracts/openapi.yaml) declares no security scheme: "
+                    "routes are public until the service adds an authorizer to the contract and the API.",
+                )
+            )

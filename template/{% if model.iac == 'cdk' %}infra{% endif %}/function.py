@@ -1,0 +1,102 @@
+"""One Lambda function with its own log group and its own role, holding only what the model grants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import model, storage
+from infra.settings import StageSettings
+
+
+class ServiceFunction(Construct):
+    """Log group, role and function for one record of infra/model.py.
+
+    The role is written out statement by statement from the model: logging to this function's
+    log group, exactly the granted actions on each table or queue, and X-Ray when the stage traces.
+    It is handed to the function read-only (``without_policy_updates``), so nothing CDK would add
+    on its own (tracing, event sources, grant helpers) can widen it.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: model.Function,
+        settings: StageSettings,
+        code: Path,
+        layer: lambda_.ILayerVersion,
+        resources: storage.Resources,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function_name = f"{settings.prefix}-{spec.suffix}"
+
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            log_group_name=f"/aws/lambda/{self.function_name}",
+            retention=settings.retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+
+        statements = [
+            iam.PolicyStatement(actions=model.LOG_ACTIONS, resources=[self.log_group.log_group_arn]),
+            *(
+                iam.PolicyStatement(actions=grant.actions, resources=[storage.arn(resources[grant.resource])])
+                for grant in spec.grants
+            ),
+        ]
+        if settings.tracing:
+            statements.append(iam.PolicyStatement(actions=model.TRACING_ACTIONS, resources=["*"]))
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{self.function_name}: only what this function uses",
+            inline_policies={"least-privilege": iam.PolicyDocument(statements=statements)},
+        )
+        if settings.tracing:
+            Validations.of(self.role).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                    reason="X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions; "
+                    "'*' is the narrowest resource AWS accepts for them.",
+                )
+            )
+
+        environment = {
+            "STAGE": settings.stage,
+            "POWERTOOLS_SERVICE_NAME": model.SERVICE,
+            "POWERTOOLS_LOG_LEVEL": settings.log_level,
+        }
+        environment.update({variable: storage.name(resources[resource]) for variable, resource in spec.environment})
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=self.function_name,
+            description=spec.description,
+            runtime=lambda_.Runtime(model.RUNTIME, lambda_.RuntimeFamily.PYTHON),
+            architecture=lambda_.Architecture.ARM_64,
+            handler=spec.handler,
+            code=lambda_.Code.from_asset(str(code)),
+            layers=[layer],
+            memory_size=settings.memory_size,
+            timeout=Duration.seconds(spec.timeout or settings.function_timeout),
+            environment=environment,
+            role=self.role.without_policy_updates(),
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE if settings.tracing else lambda_.Tracing.PASS_THROUGH,
+        )
+        Validations.of(self.function).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-L1",
+                reason=f"{model.RUNTIME} is the project's Python (.python-version): tests run on the same version "
+                "as the functions, so the runtime is upgraded with the project, not by the newest release.",
+            )
+        )

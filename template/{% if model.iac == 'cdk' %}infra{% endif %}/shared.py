@@ -1,0 +1,92 @@
+"""What every domain shares: the dependency layer, the HTTP API with its access logs, the shared tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsii
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import model, storage
+from infra.settings import StageSettings
+
+# One JSON line per request in the access log group.
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "routeKey": "$context.routeKey",
+    "status": "$context.status",
+    "latencyMs": "$context.responseLatency",
+    "ip": "$context.identity.sourceIp",
+}
+
+
+class SharedInfra(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: StageSettings, layer_zip: Path) -> None:
+        super().__init__(scope, construct_id)
+        prefix = settings.prefix
+
+        # Third-party code, locked by uv.lock and built by `make build`; boto3 comes with the runtime.
+        self.layer = lambda_.LayerVersion(
+            self,
+            "DependenciesLayer",
+            layer_version_name=f"{prefix}-dependencies",
+            description=f"{prefix} locked dependencies",
+            code=lambda_.Code.from_asset(str(layer_zip)),
+            compatible_runtimes=[lambda_.Runtime(model.RUNTIME, lambda_.RuntimeFamily.PYTHON)],
+            compatible_architectures=[lambda_.Architecture.ARM_64],
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # Tables that no single domain owns; every domain's functions may be granted on them.
+        self.tables: storage.Resources = {
+            spec.logical_id: storage.table(self, spec.logical_id, spec, settings) for spec in model.SHARED_TABLES
+        }
+
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            log_group_name=f"/aws/http-api/{prefix}",
+            retention=settings.retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # Routes are added by each domain; the API itself only knows its name and stage.
+        self.api = apigwv2.HttpApi(
+            self,
+            "HttpApi",
+            api_name=prefix,
+            description=f"{prefix} HTTP API (contract: contracts/openapi.yaml)",
+            create_default_stage=False,
+        )
+        self.stage = apigwv2.HttpStage(
+            self,
+            "DefaultStage",
+            http_api=self.api,
+            stage_name="$default",
+            auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(
+                rate_limit=settings.throttle_rate_limit,
+                burst_limit=settings.throttle_burst_limit,
+            ),
+            access_log_settings=AccessLogs(self.access_logs),
+        )
+
+
+@jsii.implements(apigwv2.IAccessLogSettings)
+class AccessLogs:
+    """Stage access log settings: JSON lines into the given log group."""
+
+    def __init__(self, log_group: logs.ILogGroup) -> None:
+        self._log_group = log_group
+
+    @property
+    def destination(self) -> apigwv2.IAccessLogDestination:
+        return apigwv2.LogGroupLogDestination(self._log_group)
+
+    @property
+    def format(self) -> apigateway.AccessLogFormat:
+        return apigateway.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":")))

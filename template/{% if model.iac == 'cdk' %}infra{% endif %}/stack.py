@@ -1,0 +1,40 @@
+"""One stack per stage: the shared pieces, one construct per domain and the admin jobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CfnOutput, Environment, Stack, Tags
+from constructs import Construct
+
+from infra import model
+from infra.admin import AdminJobs
+from infra.domain import DomainService
+from infra.settings import StageSettings
+from infra.shared import SharedInfra
+
+
+class ServiceStack(Stack):
+    def __init__(self, scope: Construct, *, settings: StageSettings, code: dict[str, Path], layer_zip: Path) -> None:
+        super().__init__(
+            scope,
+            settings.prefix,
+            stack_name=settings.prefix,
+            description=f"{model.SERVICE} {settings.stage}: rendered from the service model; "
+            f"stage settings from config/{settings.stage}.json.",
+            # Region only: the account comes from the deploying credentials, so synth needs no AWS access.
+            env=Environment(region=model.REGION),
+            # No AWS::CDK::Metadata resource: the template holds exactly what the service deploys.
+            analytics_reporting=False,
+        )
+        Tags.of(self).add("service", model.SERVICE)
+        Tags.of(self).add("stage", settings.stage)
+
+        shared = SharedInfra(self, "Shared", settings=settings, layer_zip=layer_zip)
+        resources = {}
+        for spec in model.DOMAINS:
+            domain = DomainService(self, spec.logical_id, spec=spec, settings=settings, shared=shared, code=code)
+            resources.update(domain.resources)
+        AdminJobs(self, "Admin", settings=settings, shared=shared, code=code, resources=resources)
+
+        CfnOutput(self, "ApiUrl", description="Base URL of the HTTP API", value=shared.stage.url)
