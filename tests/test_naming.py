@@ -57,7 +57,9 @@ def test_valid_answers_have_no_error():
 def test_names_are_cut_to_fit_with_a_stable_hash():
     assert naming.fit_name("orders-create", 20) == "orders-create"
     cut = naming.fit_name("customer-accounts-create", 14)
-    assert len(cut) <= 14 and cut.startswith("custom") and cut == naming.fit_name("customer-accounts-create", 14)
+    assert (
+        len(cut) <= 14 and cut.startswith("custom") and cut == naming.fit_name("customer-accounts-create", 14)
+    )
     assert cut != naming.fit_name("customer-accounts-delete", 14)  # cut names stay distinct
 
 

@@ -43,7 +43,10 @@ BAD_ANSWERS = [
     ({"services": ["sqs"]}, "Select dynamodb: every domain keeps its records in its own DynamoDB table."),
     ({"services": []}, "Select dynamodb"),
     ({"services": ["dynamodb", "kafka"]}, "Invalid choice for 'services'"),
-    ({"iac": "pulumi"}, "Invalid choice for 'iac': 'pulumi' is not in ['sam', 'cdk', 'terraform', 'serverless']"),
+    (
+        {"iac": "pulumi"},
+        "Invalid choice for 'iac': 'pulumi' is not in ['sam', 'cdk', 'terraform', 'serverless']",
+    ),
     ({"aws_region": "mars-east-1"}, "'mars-east-1' is not an AWS region this template supports"),
     ({"aws_region": "US-EAST-1"}, "is not an AWS region"),
     (
