@@ -57,9 +57,9 @@ def ensure_venv(extra: str | None) -> None:
 def ensure_isolated_tools() -> None:
     """Each requirement of the `isolated` extra in a venv of its own: .venv/isolated/<name>/bin."""
     stamp = _stamp(ROOT / "pyproject.toml")
-    for requirement in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"][
-        "isolated"
-    ]:
+    for requirement in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["isolated"]:
         name = requirement.split(">")[0].split("=")[0].split("<")[0].strip()
         home = VENV / "isolated" / name
         marker = home / ".installed"
@@ -69,7 +69,8 @@ def ensure_isolated_tools() -> None:
         venv.EnvBuilder(with_pip=True, clear=True).create(home)
         python = home / ("Scripts" if os.name == "nt" else "bin") / "python"
         subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", requirement], check=True
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", requirement],
+            check=True,
         )
         marker.write_text(stamp)
 

@@ -55,6 +55,7 @@ CRUD_OPERATIONS = (
     ("delete", "DELETE", "/{id}", ("dynamodb:DeleteItem",), "delete_{entity}", "Delete one {noun}"),
 )
 
+
 @dataclass(frozen=True)
 class IacTool:
     """What the docs say about one IaC tool; its files live in template/<tool's infra folder>."""
@@ -383,9 +384,7 @@ def _idempotency_table() -> Resource:
     )
 
 
-def _domain(
-    name: str, layout: str, pkg: str, budget: int, idempotency: Resource | None = None
-) -> Domain:
+def _domain(name: str, layout: str, pkg: str, budget: int, idempotency: Resource | None = None) -> Domain:
     pascal = naming.pascal(name)
     entity = naming.singular(name)
     if entity == name:  # e.g. "inventory": keep names distinct from the domain
@@ -444,7 +443,10 @@ def _domain(
                     Grant(table.logical_id, ("dynamodb:UpdateItem",)),
                     Grant(idempotency.logical_id, IDEMPOTENCY_ACTIONS),
                 ),
-                environment=((table.env_var, table.logical_id), (idempotency.env_var, idempotency.logical_id)),
+                environment=(
+                    (table.env_var, table.logical_id),
+                    (idempotency.env_var, idempotency.logical_id),
+                ),
                 timeout=CONSUMER_TIMEOUT_S,
                 operation="process",
             )

@@ -280,7 +280,9 @@ def stages_error(stages: object, slug: object = "") -> str:
 
 # Backing services a project can select, and what each needs beside it.
 SERVICES = ("dynamodb", "sqs")
-SERVICE_NEEDS = {"sqs": ("dynamodb", "queue consumers record processed messages in a DynamoDB idempotency table")}
+SERVICE_NEEDS = {
+    "sqs": ("dynamodb", "queue consumers record processed messages in a DynamoDB idempotency table")
+}
 
 
 def services_error(services: object) -> str:
