@@ -127,3 +127,47 @@ def test_entity_names_stay_distinct_from_uncountable_domains():
 
 def test_runtime_sets_the_python_version():
     assert model(python_runtime="python3.13").python_version == "3.13"
+
+
+def test_without_sqs_there_are_no_queues_and_no_idempotency_table():
+    service = model()
+    assert service.queues == () and service.idempotency_table is None
+    assert [r.kind for r in service.resources] == ["table"]
+    assert all(d.consumer is None for d in service.domains)
+
+
+def test_sqs_gives_each_domain_a_queue_a_dead_letter_queue_and_an_idempotent_consumer():
+    service = model(domains=["orders", "payments"], services=["dynamodb", "sqs"])
+    orders = service.domains[0]
+    assert orders.queue.dead_letter == orders.dead_letter_queue.logical_id == "OrdersDeadLetterQueue"
+    assert orders.queue.max_receive_count == 3
+    consumer = orders.consumer
+    assert consumer.trigger.kind == "queue" and consumer.trigger.queue == "OrdersQueue"
+    assert orders.queue.visibility_timeout >= 6 * consumer.timeout
+    assert {g.resource: g.actions for g in consumer.grants} == {
+        "OrdersQueue": ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
+        "OrdersTable": ("dynamodb:UpdateItem",),
+        "IdempotencyTable": (
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        ),
+    }
+    create = orders.function("create")
+    assert ("OrdersQueue", ("sqs:GetQueueUrl", "sqs:SendMessage")) in [
+        (g.resource, g.actions) for g in create.grants
+    ]
+    # Only the producer may send, and no other domain's function touches this queue.
+    others = [f for f in service.functions if f not in (create, consumer)]
+    assert all(g.resource != "OrdersQueue" for f in others for g in f.grants)
+    assert service.idempotency_table.ttl_attribute == "expiration"
+    assert len(service.tables) == 3 and len(service.queues) == 4
+
+
+def test_queue_names_fit_sqs_limit_for_the_longest_names():
+    service = model(
+        project_slug="a" * 32, domains=["b" * 24], stages=["c" * 17], services=["dynamodb", "sqs"]
+    )
+    assert all(len(service.queue_name(q, "c" * 17)) <= 80 for q in service.queues)
+    assert all(len(service.function_name(f, "c" * 17)) <= 64 for f in service.functions)
