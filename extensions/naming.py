@@ -43,6 +43,10 @@ THIRD_PARTY_IMPORTS = frozenset(
     {"aws_lambda_powertools", "boto3", "botocore", "fastjsonschema", "moto", "pytest", "ruff"}
 )
 
+# Physical names of resources the domains share (the sqs consumers' idempotency table): a
+# domain with the same name would collide with them.
+SHARED_RESOURCE_NAMES = frozenset({"idempotency"})
+
 # Regions with Lambda, HTTP APIs, DynamoDB and EventBridge Scheduler.
 AWS_REGIONS = (
     "us-east-1",
@@ -243,6 +247,11 @@ def domains_error(domains: object, previous: object = None) -> str:
             "and then edit 'domains' in .copier-answers.yml."
         )
     for name in values:
+        if name in SHARED_RESOURCE_NAMES:
+            return (
+                f"The domain name '{name}' is taken by a resource the domains share "
+                f"(<slug>-<stage>-{name}): pick another name, e.g. '{name}_records'."
+            )
         if name in sys.stdlib_module_names or name in THIRD_PARTY_IMPORTS:
             return (
                 f"The domain name '{name}' would shadow the Python module '{name}': "

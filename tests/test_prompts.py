@@ -28,6 +28,7 @@ BAD_ANSWERS = [
     ({"domains": ["infra"]}, "collides with a folder or package the template owns"),
     ({"domains": ["tests"]}, "collides with a folder or package the template owns"),
     ({"domains": ["json"]}, "would shadow the Python module 'json'"),
+    ({"domains": ["idempotency"]}, "is taken by a resource the domains share"),
     ({"domains": ["import"]}, "is a Python keyword"),
     ({"domains": "orders"}, "The domains must be a list such as [orders]"),
     ({"stages": []}, "The stage list is empty: give at least one stage"),

@@ -1,9 +1,23 @@
 output "table" {
-  description = "The domain's table (name, arn), for the admin jobs"
+  description = "The domain's table (name, arn)"
   value = {
     name = aws_dynamodb_table.this.name
     arn  = aws_dynamodb_table.this.arn
   }
+}
+
+output "queue" {
+  description = "The domain's job queue (name, arn, url), or null without the sqs service"
+  value = var.queue == null ? null : {
+    name = aws_sqs_queue.this[0].name
+    arn  = aws_sqs_queue.this[0].arn
+    url  = aws_sqs_queue.this[0].url
+  }
+}
+
+output "resources" {
+  description = "What the domain owns by key (name, arn): its table and queues, for the admin jobs' grants and variables"
+  value       = local.own
 }
 
 output "functions" {

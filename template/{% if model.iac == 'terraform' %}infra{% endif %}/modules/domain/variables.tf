@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Domain name (snake_case); grants and variables name its table by it"
+  description = "Domain name (snake_case)"
   type        = string
 }
 
@@ -9,11 +9,39 @@ variable "prefix" {
 }
 
 variable "table" {
-  description = "The domain's table: <prefix>-<name_suffix>, string hash key"
+  description = "The domain's table: <prefix>-<name_suffix>, string hash key; grants and variables name it by key"
   type = object({
+    key         = string
     name_suffix = string
     hash_key    = string
   })
+}
+
+variable "queue" {
+  description = "The domain's job queue, read by its consumer, and the dead-letter queue it redrives to (service sqs)"
+  type = object({
+    key                = string
+    name_suffix        = string
+    visibility_timeout = number
+    retention_seconds  = number
+    max_receive_count  = number
+    dead_letter = object({
+      key                = string
+      name_suffix        = string
+      visibility_timeout = number
+      retention_seconds  = number
+    })
+  })
+  default = null
+}
+
+variable "shared" {
+  description = "The stage's resources outside the domain its functions may use (the idempotency table): key -> name, arn"
+  type = map(object({
+    name = string
+    arn  = string
+  }))
+  default = {}
 }
 
 variable "production" {
@@ -49,16 +77,18 @@ variable "settings" {
 }
 
 variable "functions" {
-  description = "One function per route, from the service model; grants and environment name tables by domain"
+  description = "The domain's functions, from the service model: an HTTP route or a queue each; grants and environment name resources by key"
   type = map(object({
     suffix      = string
     description = string
     handler     = string
     artifact    = string
-    route       = string
+    route       = optional(string)                                             # "<METHOD> <path>"
+    queue       = optional(object({ resource = string, batch_size = number })) # a consumer
+    timeout     = optional(number)                                             # default: var.timeout
     grants = list(object({
-      table   = string
-      actions = list(string)
+      resource = string
+      actions  = list(string)
     }))
     environment = map(string)
   }))

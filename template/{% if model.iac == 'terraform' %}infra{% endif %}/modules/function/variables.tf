@@ -24,13 +24,13 @@ variable "timeout" {
 }
 
 variable "environment" {
-  description = "This function's own variables (table names), added to the shared ones"
+  description = "This function's own variables (table and queue names), added to the shared ones"
   type        = map(string)
   default     = {}
 }
 
 variable "grants" {
-  description = "What the function may do on which table: exactly these actions on these ARNs"
+  description = "What the function may do on which table or queue: exactly these actions on these ARNs"
   type = list(object({
     actions  = list(string)
     resource = string
