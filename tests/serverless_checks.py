@@ -8,6 +8,7 @@ call packaging makes (the layer lookup), so nothing here needs credentials or a 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -65,11 +66,39 @@ def _package(project: Path, stages: list[str], into: Path) -> dict[str, Path]:
     return templates
 
 
+# Packaged templates per (project, fingerprint of what packaging reads): validate and the
+# inventory of every stage share one `serverless package` per stage.
+_PACKAGED: dict[tuple[str, str], dict[str, Path]] = {}
+_WORK = tempfile.TemporaryDirectory(prefix="sls-")
+
+
+def _fingerprint(project: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(
+        [
+            *(project / "infra").glob("*.yml"),
+            *(project / "infra").glob("*.js"),
+            *project.glob("config/*.json"),
+        ]
+    ):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def packaged(project: Path) -> dict[str, Path]:
+    """stage -> the CloudFormation template `serverless package --stage <stage>` wrote
+    (packaged once while infra/ and config/ are unchanged)."""
+    key = (str(project.resolve()), _fingerprint(project))
+    if key not in _PACKAGED:
+        stages = list(checks.load_answers(project)["stages"])
+        _PACKAGED[key] = _package(project, stages, Path(tempfile.mkdtemp(dir=_WORK.name)))
+    return _PACKAGED[key]
+
+
 def validate(project: Path) -> None:
     """Package every stage offline, then cfn-lint and checkov on the packaged templates."""
     with tempfile.TemporaryDirectory(prefix="sls-") as tmp:
-        stages = list(checks.load_answers(project)["stages"])
-        templates = _package(project, stages, Path(tmp) / "package")
+        templates = packaged(project)
         # One cfn-lint and one checkov run over all stages: <tmp>/templates/<stage>.json
         folder = Path(tmp) / "templates"
         folder.mkdir()
@@ -124,9 +153,7 @@ def _actions(node: object) -> list[list[str]]:
 
 def cloudformation(project: Path, stage: str) -> dict:
     """The CloudFormation template `serverless package --stage <stage>` writes, as a dict."""
-    with tempfile.TemporaryDirectory(prefix="sls-") as tmp:
-        template = _package(project, [stage], Path(tmp))[stage]
-        return json.loads(template.read_text())
+    return json.loads(packaged(project)[stage].read_text())
 
 
 def inventory(project: Path, stage: str) -> dict:
