@@ -103,11 +103,16 @@ def checkov(project: Path, framework: str, target: Path) -> str:
     )
 
 
-def validate_iac(project: Path) -> None:
-    """The chosen IaC tool's own offline validation (each tool's module holds its checks)."""
+def iac_checks(iac: str):
+    """The module that checks one IaC tool's output: tests/<iac>_checks.py (validate, inventory)."""
     import importlib
 
-    importlib.import_module(f"{load_answers(project)['iac']}_checks").validate(project)
+    return importlib.import_module(f"{iac}_checks")
+
+
+def validate_iac(project: Path) -> None:
+    """The chosen IaC tool's own offline validation (each tool's module holds its checks)."""
+    iac_checks(load_answers(project)["iac"]).validate(project)
 
 
 def lint_workflows(project: Path) -> None:
@@ -263,13 +268,11 @@ def build_functions(project: Path) -> dict[str, Path]:
 def iac_matches_model(project: Path) -> None:
     """What the chosen IaC tool deploys in each stage is exactly what the model asks for:
     same functions, settings, triggers, tables, queues, log groups and per-function IAM actions."""
-    import importlib
-
     import iac_inventory as inventory
     from model import build_model
 
     answers = load_answers(project)
-    tool = importlib.import_module(f"{answers['iac']}_checks")
+    tool = iac_checks(answers["iac"])
     model = build_model(answers)
     if answers["iac"] == "sam":  # the raw SAM template too: no SAM policy templates or shared roles
         findings = iam_violations(load_cfn(project / "infra" / "template.yaml"))
