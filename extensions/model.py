@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from copier_template_extensions import ContextHook
+from jinja2.ext import Extension
 
 
 def _load_naming():
@@ -107,6 +108,18 @@ QUEUE_CONSUME_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueu
 # Powertools idempotency keeps one record per processed message in this table.
 IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 
+# Files (service "s3"): a private bucket per domain, reached through presigned URLs.
+BUCKET_NAME_MAX = 63
+BUCKET_UPLOAD_ACTIONS = ("s3:PutObject",)  # a presigned URL carries the signer's permissions
+BUCKET_DOWNLOAD_ACTIONS = ("s3:GetObject",)
+# Domain events (service "events"): one EventBridge bus; an SNS topic fans them out to people.
+EVENT_PUBLISH_ACTIONS = ("events:PutEvents",)
+EVENT_CONTRACT_VERSION = 1
+# Configuration and secrets (service "secrets"): read through the platform's cached helper.
+PARAMETER_READ_ACTIONS = ("ssm:GetParameter",)
+SECRET_READ_ACTIONS = ("secretsmanager:GetSecretValue",)
+RUNTIME_SETTINGS = {"max_page_size": 100}  # the parameter's first value; changed later without a deploy
+
 DEFAULT_MEMORY_MB = 256
 DEFAULT_TIMEOUT_S = 10
 ADMIN_TIMEOUT_S = 300
@@ -120,6 +133,10 @@ class Trigger:
     schedule: str = ""
     queue: str = ""  # logical id of the queue a consumer reads
     batch_size: int = 0
+    bus: str = ""  # events: logical id of the bus the rule listens on
+    sources: tuple[str, ...] = ()  # events: the event sources the rule matches
+    detail_types: tuple[str, ...] = ()  # events: the detail types the rule matches
+    public: bool = False  # http: reachable without a token when the API has an authorizer
 
     @property
     def is_http(self) -> bool:
@@ -130,11 +147,12 @@ class Trigger:
 class Grant:
     resource: str  # logical id of a Resource
     actions: tuple[str, ...]
+    objects: bool = False  # buckets: the grant is on the bucket's objects (<arn>/*), not the bucket
 
 
 @dataclass(frozen=True)
 class Resource:
-    kind: str  # "table" | "queue"
+    kind: str  # "table" | "queue" | "bucket" | "bus" | "topic" | "user_pool" | "parameter" | "secret"
     logical_id: str
     domain: str  # owning domain; "" for the service's shared resources
     env_var: str  # environment variable that carries its physical name ("" if no code reads it)
@@ -145,6 +163,8 @@ class Resource:
     max_receive_count: int = 0  # queues: deliveries before a message moves to the dead-letter queue
     visibility_timeout: int = 0  # queues: seconds a received message stays hidden
     retention_seconds: int = 0  # queues: how long a message is kept
+    sources: tuple[str, ...] = ()  # topics: the event sources a bus rule forwards to the topic
+    detail_types: tuple[str, ...] = ()  # topics: the detail types that rule forwards
 
 
 @dataclass(frozen=True)
@@ -190,10 +210,20 @@ class Domain:
     functions: tuple[Function, ...]
     queue: Resource | None = None  # work queue read by the domain's consumer (service "sqs")
     dead_letter_queue: Resource | None = None
+    bucket: Resource | None = None  # files of the domain's records (service "s3")
+    event_source: str = ""  # the "source" of the events this domain publishes (service "events")
+    event_detail_type: str = ""  # e.g. "OrderCreated"
+    event_contract: str = ""  # path of the event's JSON schema, relative to the project root
 
     @property
     def resources(self) -> tuple[Resource, ...]:
-        return tuple(r for r in (self.table, self.queue, self.dead_letter_queue) if r is not None)
+        return tuple(
+            r for r in (self.table, self.queue, self.dead_letter_queue, self.bucket) if r is not None
+        )
+
+    @property
+    def subscriber(self) -> Function | None:
+        return next((f for f in self.functions if f.trigger.kind == "event"), None)
 
     @property
     def consumer(self) -> Function | None:
@@ -260,6 +290,11 @@ class Service:
     paths: Paths
     artifacts: tuple[Artifact, ...]
     idempotency_table: Resource | None = None
+    event_bus: Resource | None = None
+    topic: Resource | None = None
+    user_pool: Resource | None = None
+    settings_parameter: Resource | None = None
+    report_secret: Resource | None = None
     architecture: str = ARCHITECTURE
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -281,6 +316,18 @@ class Service:
     def table_name(self, resource: Resource, stage: str) -> str:
         return f"{self.prefix(stage)}-{resource.name_suffix}"
 
+    def resource_name(self, resource: Resource, stage: str) -> str:
+        """The physical name of any resource in one stage (parameters and secrets are paths)."""
+        if resource.kind == "parameter":
+            return f"/{self.slug}/{stage}/{resource.name_suffix}"
+        if resource.kind == "secret":
+            return f"{self.slug}/{stage}/{resource.name_suffix}"
+        return f"{self.prefix(stage)}-{resource.name_suffix}"
+
+    def rule_name(self, function: Function, stage: str) -> str:
+        """The EventBridge rule that delivers a subscriber's events (same budget as the function)."""
+        return self.function_name(function, stage)
+
     @property
     def functions(self) -> tuple[Function, ...]:
         return tuple(f for d in self.domains for f in d.functions) + self.admin_jobs
@@ -299,8 +346,26 @@ class Service:
         return tuple(q for d in self.domains for q in (d.queue, d.dead_letter_queue) if q is not None)
 
     @property
+    def buckets(self) -> tuple[Resource, ...]:
+        return tuple(d.bucket for d in self.domains if d.bucket is not None)
+
+    @property
+    def shared_resources(self) -> tuple[Resource, ...]:
+        """Resources no single domain owns (besides the idempotency table)."""
+        candidates = (self.event_bus, self.topic, self.user_pool, self.settings_parameter, self.report_secret)
+        return tuple(r for r in candidates if r is not None)
+
+    @property
     def resources(self) -> tuple[Resource, ...]:
-        return self.tables + self.queues
+        return self.tables + self.queues + self.buckets + self.shared_resources
+
+    @property
+    def subscribers(self) -> tuple[Function, ...]:
+        return tuple(f for f in self.functions if f.trigger.kind == "event")
+
+    @property
+    def public_routes(self) -> tuple[str, ...]:
+        return tuple(f"{f.trigger.method} {f.trigger.path}" for f in self.http_functions if f.trigger.public)
 
     def uses(self, service: str) -> bool:
         return service in self.services
@@ -384,11 +449,103 @@ def _idempotency_table() -> Resource:
     )
 
 
-def _domain(name: str, layout: str, pkg: str, budget: int, idempotency: Resource | None = None) -> Domain:
+@dataclass(frozen=True)
+class _Shared:
+    """What every domain may reach besides its own resources, from the chosen services."""
+
+    slug: str
+    services: tuple[str, ...]
+    budget: int  # what is left of a 64-character name after "<slug>-<longest stage>-"
+    bucket_budget: int  # the same for 63-character bucket names
+    domains: tuple[str, ...]
+    public_routes: tuple[str, ...]
+    idempotency: Resource | None = None
+    bus: Resource | None = None
+    parameter: Resource | None = None
+
+
+def _shared_resources(slug: str, services: tuple[str, ...], domains: tuple[str, ...]) -> dict[str, Resource]:
+    out = {}
+    if "sqs" in services:
+        out["idempotency"] = _idempotency_table()
+    if "events" in services:
+        out["bus"] = Resource(
+            kind="bus", logical_id="EventBus", domain="", env_var="EVENT_BUS_NAME", name_suffix="events"
+        )
+        out["topic"] = Resource(
+            kind="topic",
+            logical_id="NotificationsTopic",
+            domain="",
+            env_var="",  # nothing in the code publishes to it: a bus rule forwards every domain event
+            name_suffix="notifications",
+            sources=tuple(f"{slug}.{d}" for d in domains),
+            detail_types=tuple(_detail_type(d) for d in domains),
+        )
+    if "cognito" in services:
+        out["user_pool"] = Resource(
+            kind="user_pool", logical_id="UserPool", domain="", env_var="", name_suffix="users"
+        )
+    if "secrets" in services:
+        out["parameter"] = Resource(
+            kind="parameter",
+            logical_id="SettingsParameter",
+            domain="",
+            env_var="SETTINGS_PARAMETER_NAME",
+            name_suffix="settings",
+        )
+        out["secret"] = Resource(
+            kind="secret",
+            logical_id="ReportWebhookSecret",
+            domain="",
+            env_var="REPORT_WEBHOOK_SECRET_NAME",
+            name_suffix="report-webhook",
+        )
+    return out
+
+
+def _entity(domain: str) -> str:
+    entity = naming.singular(domain)
+    return f"{domain}_item" if entity == domain else entity  # e.g. "inventory": keep names distinct
+
+
+def _detail_type(domain: str) -> str:
+    return f"{naming.pascal(_entity(domain))}Created"
+
+
+def _http(
+    name: str,
+    op: str,
+    route: tuple[str, str],
+    text: tuple[str, str],
+    module: str,
+    shared: _Shared,
+    grants: tuple[Grant, ...],
+    environment: tuple[tuple[str, str], ...],
+) -> Function:
+    (method, path), (attribute, description) = route, text
+    return Function(
+        key=f"{name}_{op}",
+        logical_id=f"{naming.pascal(name)}{op.capitalize()}",
+        name=f"{naming.kebab(name)}-{op}",
+        suffix=naming.fit_name(f"{naming.kebab(name)}-{op}", shared.budget),
+        description=description,
+        module=f"{module}.handlers",
+        attribute=attribute,
+        artifact=name,
+        trigger=Trigger(
+            kind="http", method=method, path=path, public=f"{method} {path}" in shared.public_routes
+        ),
+        grants=grants,
+        environment=environment,
+        operation=op,
+    )
+
+
+def _domain(name: str, layout: str, pkg: str, shared: _Shared) -> Domain:
+    budget, idempotency = shared.budget, shared.idempotency
     pascal = naming.pascal(name)
-    entity = naming.singular(name)
-    if entity == name:  # e.g. "inventory": keep names distinct from the domain
-        entity = f"{name}_item"
+    entity = _entity(name)
+    noun = entity.replace("_", " ")
     table = Resource(
         kind="table",
         logical_id=f"{pascal}Table",
@@ -404,28 +561,48 @@ def _domain(name: str, layout: str, pkg: str, budget: int, idempotency: Resource
         project_dir, tests_dir = "", f"tests/{name}"
     route = f"/{naming.kebab(name)}"
     queue, dead_letter = _queues(name, pascal) if idempotency else (None, None)
+    bucket = None
+    if "s3" in shared.services:
+        bucket = Resource(
+            kind="bucket",
+            logical_id=f"{pascal}Bucket",
+            domain=name,
+            env_var=f"{name.upper()}_BUCKET_NAME",
+            name_suffix=naming.fit_name(f"{naming.kebab(name)}-files", shared.bucket_budget),
+        )
+    bus, parameter = shared.bus, shared.parameter
+    table_env = ((table.env_var, table.logical_id),)
     functions = []
     for op, method, suffix, actions, attribute, description in CRUD_OPERATIONS:
-        grants, environment = (Grant(table.logical_id, actions),), ((table.env_var, table.logical_id),)
+        grants, environment = (Grant(table.logical_id, actions),), table_env
         if queue and op == "create":  # a new record is handed to the domain's consumer as a job
             grants += (Grant(queue.logical_id, QUEUE_SEND_ACTIONS),)
             environment += ((queue.env_var, queue.logical_id),)
-        functions.append(
-            Function(
-                key=f"{name}_{op}",
-                logical_id=f"{pascal}{op.capitalize()}",
-                name=f"{naming.kebab(name)}-{op}",
-                suffix=naming.fit_name(f"{naming.kebab(name)}-{op}", budget),
-                description=description.format(noun=entity.replace("_", " "), domain=name),
-                module=f"{module}.handlers",
-                attribute=attribute.format(entity=entity, domain=name),
-                artifact=name,
-                trigger=Trigger(kind="http", method=method, path=route + suffix),
-                grants=grants,
-                environment=environment,
-                operation=op,
+        if bus and op == "create":  # ... and announced to the other domains as an event
+            grants += (Grant(bus.logical_id, EVENT_PUBLISH_ACTIONS),)
+            environment += ((bus.env_var, bus.logical_id),)
+        if parameter and op == "list":  # the page size cap is runtime configuration
+            grants += (Grant(parameter.logical_id, PARAMETER_READ_ACTIONS),)
+            environment += ((parameter.env_var, parameter.logical_id),)
+        text = (attribute.format(entity=entity, domain=name), description.format(noun=noun, domain=name))
+        functions.append(_http(name, op, (method, route + suffix), text, module, shared, grants, environment))
+    if bucket:
+        files = (
+            ("upload", "POST", "/{id}/files", BUCKET_UPLOAD_ACTIONS, f"create_{entity}_upload_url", "uploads"),
+            ("download", "GET", "/{id}/files/{file_name}", BUCKET_DOWNLOAD_ACTIONS,
+             f"get_{entity}_download_url", "downloads"),
+        )  # fmt: skip
+        for op, method, suffix, actions, attribute, verb in files:
+            # The record must exist (GetItem) before a URL for its files is signed.
+            grants = (
+                Grant(table.logical_id, ("dynamodb:GetItem",)),
+                Grant(bucket.logical_id, actions, objects=True),
             )
-        )
+            text = (attribute, f"Hand out a presigned URL that {verb} a file of one {noun}")
+            environment = table_env + ((bucket.env_var, bucket.logical_id),)
+            functions.append(
+                _http(name, op, (method, route + suffix), text, module, shared, grants, environment)
+            )
     if queue:
         functions.append(
             Function(
@@ -451,6 +628,34 @@ def _domain(name: str, layout: str, pkg: str, budget: int, idempotency: Resource
                 operation="process",
             )
         )
+    event_source = event_detail_type = event_contract = ""
+    if bus:
+        event_source, event_detail_type = f"{shared.slug}.{name}", _detail_type(name)
+        contract = f"{naming.kebab(event_detail_type)}.v{EVENT_CONTRACT_VERSION}.json"
+        event_contract = f"contracts/events/{name}/{contract}"
+        # A domain reacts to the other domains' events; alone, it hears its own (the wiring to copy).
+        others = [d for d in shared.domains if d != name] or [name]
+        functions.append(
+            Function(
+                key=f"{name}_events",
+                logical_id=f"{pascal}Events",
+                name=f"{naming.kebab(name)}-events",
+                suffix=naming.fit_name(f"{naming.kebab(name)}-events", budget),
+                description=f"React to the domain events {name} subscribes to",
+                module=f"{module}.handlers",
+                attribute=f"handle_{name}_events",
+                artifact=name,
+                trigger=Trigger(
+                    kind="event",
+                    bus=bus.logical_id,
+                    sources=tuple(f"{shared.slug}.{d}" for d in others),
+                    detail_types=tuple(_detail_type(d) for d in others),
+                ),
+                grants=(),
+                environment=(),
+                operation="events",
+            )
+        )
     return Domain(
         name=name,
         pascal=pascal,
@@ -467,12 +672,23 @@ def _domain(name: str, layout: str, pkg: str, budget: int, idempotency: Resource
         functions=tuple(functions),
         queue=queue,
         dead_letter_queue=dead_letter,
+        bucket=bucket,
+        event_source=event_source,
+        event_detail_type=event_detail_type,
+        event_contract=event_contract,
     )
 
 
-def _admin_jobs(domains: tuple[Domain, ...], paths: Paths, budget: int) -> tuple[Function, ...]:
+def _admin_jobs(
+    domains: tuple[Domain, ...], paths: Paths, budget: int, secret: Resource | None = None
+) -> tuple[Function, ...]:
     tables = [d.table for d in domains]
     env = tuple((t.env_var, t.logical_id) for t in tables)
+    report_grants = tuple(Grant(t.logical_id, ("dynamodb:Scan",)) for t in tables)
+    report_env = env
+    if secret:  # the report is also posted to a chat webhook whose URL is a secret
+        report_grants += (Grant(secret.logical_id, SECRET_READ_ACTIONS),)
+        report_env += ((secret.env_var, secret.logical_id),)
     return (
         Function(
             key="seed",
@@ -498,8 +714,8 @@ def _admin_jobs(domains: tuple[Domain, ...], paths: Paths, budget: int) -> tuple
             attribute="handler",
             artifact="admin",
             trigger=Trigger(kind="schedule", schedule="cron(0 6 * * ? *)"),
-            grants=tuple(Grant(t.logical_id, ("dynamodb:Scan",)) for t in tables),
-            environment=env,
+            grants=report_grants,
+            environment=report_env,
             timeout=ADMIN_TIMEOUT_S,
         ),
     )
@@ -552,10 +768,20 @@ def build_model(answers: dict[str, Any]) -> Service:
     # What is left of a Lambda name after "<slug>-<longest stage>-".
     budget = LAMBDA_NAME_MAX - len(slug) - 2 - max(len(s) for s in stage_names)
     services = tuple(answers.get("services") or ("dynamodb",))
-    idempotency = _idempotency_table() if "sqs" in services else None
-    domains = tuple(
-        _domain(name, layout, pkg, budget, idempotency) for name in answers.get("domains") or ["orders"]
+    domain_names = tuple(answers.get("domains") or ["orders"])
+    shared_resources = _shared_resources(slug, services, domain_names)
+    shared = _Shared(
+        slug=slug,
+        services=services,
+        budget=budget,
+        bucket_budget=BUCKET_NAME_MAX - len(slug) - 2 - max(len(s) for s in stage_names),
+        domains=domain_names,
+        public_routes=tuple(answers.get("public_routes") or ()) if "cognito" in services else (),
+        idempotency=shared_resources.get("idempotency"),
+        bus=shared_resources.get("bus"),
+        parameter=shared_resources.get("parameter"),
     )
+    domains = tuple(_domain(name, layout, pkg, shared) for name in domain_names)
     runtime = answers.get("python_runtime", "python3.12")
     return Service(
         name=answers.get("project_name", slug),
@@ -575,10 +801,15 @@ def build_model(answers: dict[str, Any]) -> Service:
         tracing=tracing,
         stages=_stages(stage_names, answers.get("log_level", "INFO"), retention, tracing),
         domains=domains,
-        admin_jobs=_admin_jobs(domains, paths, budget),
+        admin_jobs=_admin_jobs(domains, paths, budget, shared_resources.get("secret")),
         paths=paths,
         artifacts=_artifacts(domains, paths, layout, pkg),
-        idempotency_table=idempotency,
+        idempotency_table=shared.idempotency,
+        event_bus=shared.bus,
+        topic=shared_resources.get("topic"),
+        user_pool=shared_resources.get("user_pool"),
+        settings_parameter=shared.parameter,
+        report_secret=shared_resources.get("secret"),
         meta={"log_actions": LOG_ACTIONS, "tracing_actions": TRACING_ACTIONS},
     )
 
@@ -595,6 +826,7 @@ _ANSWER_KEYS = (
     "layout",
     "domains",
     "services",
+    "public_routes",
     "stages",
     "ci",
     "log_level",
@@ -623,3 +855,31 @@ class ServiceModelHook(ContextHook):
                 return
             model = self._cache[key] = build_model(answers)
         context["model"] = model
+
+
+def public_routes_error(routes: object, services: object, domains: object, slug: str = "service") -> str:
+    """Why the list of public routes is unusable, or ``""`` (each must be a route the API has)."""
+    if not routes:
+        return ""
+    if isinstance(routes, str) or not isinstance(routes, list):
+        return f'The public routes must be a YAML list such as ["GET /orders"], got {routes!r}.'
+    if "cognito" not in (services or ()):
+        return "Public routes only mean something with cognito: select cognito, or leave public_routes empty."
+    if naming.domains_error(domains) or naming.slug_error(slug):
+        return ""  # those answers report their own errors
+    model = build_model({"project_slug": slug, "services": list(services), "domains": list(domains)})
+    known = [f"{f.trigger.method} {f.trigger.path}" for f in model.http_functions]
+    unknown = [str(r) for r in routes if r not in known]
+    if unknown:
+        return (
+            f"No such route: {', '.join(unknown)}. Public routes are written as one of: {', '.join(known)}."
+        )
+    return ""
+
+
+class ModelFilters(Extension):
+    """Registers the validators that need the model (the route list) as Jinja filters."""
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.filters["public_routes_error"] = public_routes_error

@@ -288,7 +288,7 @@ def stages_error(stages: object, slug: object = "") -> str:
 
 
 # Backing services a project can select, and what each needs beside it.
-SERVICES = ("dynamodb", "sqs")
+SERVICES = ("dynamodb", "sqs", "s3", "events", "cognito", "secrets")
 SERVICE_NEEDS = {
     "sqs": ("dynamodb", "queue consumers record processed messages in a DynamoDB idempotency table")
 }

@@ -11,7 +11,10 @@ an apply against a local moto server) is reduced to the same plain structure for
           "memory": 256, "timeout": 10, "tracing": True,
           "layers": ["<slug>-<stage>-dependencies"],
           "environment": {"STAGE": "dev", "ORDERS_TABLE_NAME": "<slug>-dev-orders", ...},
-          "trigger": "POST /orders" | "schedule cron(0 6 * * ? *) UTC" | "none",
+          "trigger": "POST /orders" | "schedule cron(0 6 * * ? *) UTC" | "none"
+                     | "POST /orders jwt" (cognito: routes not marked public)
+                     | "queue <name> batch 10 report-failures"
+                     | "event <bus name> <source,source> <DetailType,DetailType>",
           "log_group": "/aws/lambda/<function name>",
           "permissions": {"table:<name>": ["dynamodb:PutItem"],
                           "log-group:<name>": [...], "*": ["xray:..."]},
@@ -23,6 +26,13 @@ an apply against a local moto server) is reduced to the same plain structure for
       "queues": {"<name>": {"dead_letter": "<name>" | "", "max_receive_count": 3,
                             "visibility_timeout": 180, "retention": 345600}},  # only with queues
       # tables with a TTL attribute also carry "ttl": "<attribute>"
+      # only with the service that brings them:
+      "buckets": {"<name>": {"versioning": bool, "encryption": "AES256", "public_access_blocked": True,
+                             "tls_only": True}},                                           # s3
+      "event_bus": "<slug>-<stage>-events",                                                   # events
+      "topics": {"<name>": {"sources": [...], "detail_types": [...]}},  # events forwarded by a bus rule
+      "auth": {"user_pool": "<slug>-<stage>-users", "client": "<slug>-<stage>-api"},          # cognito
+      "parameters": ["/<slug>/<stage>/settings"], "secrets": ["<slug>/<stage>/report-webhook"],  # secrets
       "api": {"throttle": [rate, burst], "access_log_group": "/aws/http-api/<slug>-<stage>"},
     }
 
@@ -54,9 +64,9 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
     is_production = stage == model.production_stage.name
     tables = {model.table_name(r, stage): r for r in model.tables}
     queues = {model.queue_name(r, stage): r for r in model.queues}
-    by_id = {r.logical_id: model.table_name(r, stage) for r in model.tables}
-    by_id |= {r.logical_id: model.queue_name(r, stage) for r in model.queues}
+    by_id = {r.logical_id: model.resource_name(r, stage) for r in model.resources}
     kind_of = {r.logical_id: r.kind for r in model.resources}
+    authorizer = model.user_pool is not None
     functions, log_groups = {}, {}
     for function in model.functions:
         name = model.function_name(function, stage)
@@ -64,7 +74,7 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
         log_groups[log_group] = config["log_retention_days"]
         permissions: dict[str, set[str]] = {}
         for grant in function.grants:
-            key = f"{kind_of[grant.resource]}:{by_id[grant.resource]}"
+            key = f"{kind_of[grant.resource]}:{by_id[grant.resource]}" + ("/*" if grant.objects else "")
             permissions.setdefault(key, set()).update(grant.actions)
         permissions[f"log-group:{log_group}"] = set(LOG_ACTIONS)
         if config["tracing"]:
@@ -92,6 +102,10 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
                 "UTC",
                 by_id.get(trigger.queue, ""),
                 trigger.batch_size,
+                by_id.get(trigger.bus, ""),
+                trigger.sources,
+                trigger.detail_types,
+                authorizer and not trigger.public,
             ),  # fmt: skip
             "log_group": log_group,
             "permissions": {k: sorted(v) for k, v in permissions.items()},
@@ -116,6 +130,33 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
             "access_log_group": access_log_group,
         },
     }
+    if model.buckets:
+        out["buckets"] = {
+            model.resource_name(bucket, stage): {
+                "versioning": is_production,  # old versions cost money; production keeps them
+                "encryption": "AES256",
+                "public_access_blocked": True,
+                "tls_only": True,
+            }
+            for bucket in model.buckets
+        }
+    if model.event_bus:
+        out["event_bus"] = model.resource_name(model.event_bus, stage)
+        out["topics"] = {
+            model.resource_name(model.topic, stage): {
+                "sources": sorted(model.topic.sources),
+                "detail_types": sorted(model.topic.detail_types),
+            }
+        }
+    if model.user_pool:
+        out["auth"] = {
+            "user_pool": model.resource_name(model.user_pool, stage),
+            "client": f"{model.prefix(stage)}-api",
+        }
+    if model.settings_parameter:
+        out["parameters"] = [model.resource_name(model.settings_parameter, stage)]
+    if model.report_secret:
+        out["secrets"] = [model.resource_name(model.report_secret, stage)]
     if queues:
         out["queues"] = {
             name: {
@@ -137,9 +178,15 @@ def _trigger(
     timezone: str = "",
     queue: str = "",
     batch_size: int = 0,
+    bus: str = "",
+    sources: tuple[str, ...] = (),
+    detail_types: tuple[str, ...] = (),
+    authorized: bool = False,
 ) -> str:
     if kind == "http":
-        return f"{method} {path}"
+        return f"{method} {path}" + (" jwt" if authorized else "")
+    if kind == "event":
+        return f"event {bus} {','.join(sorted(sources))} {','.join(sorted(detail_types))}"
     if kind == "schedule":
         return f"schedule {schedule} {timezone}".strip()
     if kind == "queue":  # partial batch responses: only failed messages are retried
@@ -165,6 +212,19 @@ def resource_key(arn: str) -> str:
         return "log-group:" + re.sub(r":(\*|log-stream:.*)$", "", name)
     if service == "sqs":
         return "queue:" + rest
+    if service == "s3":  # arn:aws:s3:::<bucket>[/<key pattern>]
+        return "bucket:" + rest
+    if service == "events" and rest.startswith("event-bus/"):
+        return "bus:" + rest.removeprefix("event-bus/")
+    if service == "sns":
+        return "topic:" + rest
+    if service == "ssm" and rest.startswith("parameter"):
+        return "parameter:" + rest.removeprefix("parameter")
+    if service == "secretsmanager" and rest.startswith("secret:"):
+        # A secret's ARN ends in "-" and six random characters (or the pattern -?????? for them).
+        return "secret:" + re.sub(r"-(\?{6}|[A-Za-z0-9]{6})$", "", rest.removeprefix("secret:"))
+    if service == "cognito-idp" and rest.startswith("userpool/"):
+        return "user_pool:" + rest.removeprefix("userpool/")
     if service == "lambda" and rest.startswith("function:"):
         return "function:" + rest.removeprefix("function:").split(":")[0]
     return f"{service}:{rest}"

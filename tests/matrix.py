@@ -27,10 +27,11 @@ def choice_questions() -> dict[str, list]:
             choices = question["choices"]
             values = list(choices.values()) if isinstance(choices, dict) else list(choices)
             if question.get("multiselect"):
-                # A selection is the default plus at most one more choice: each choice appears,
-                # and every selection is one a validator accepts (e.g. sqs needs dynamodb).
+                # Two selections: the default, and every choice at once. Each choice then meets every
+                # value of every other question (pairwise) without one row per choice, and both
+                # selections are ones the validator accepts (e.g. sqs needs dynamodb).
                 default = list(question.get("default") or [])
-                out[name] = [default] + [default + [v] for v in values if v not in default]
+                out[name] = [default, default + [v for v in values if v not in default]]
             else:
                 out[name] = values
     return out
