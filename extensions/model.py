@@ -367,6 +367,11 @@ class Service:
     def public_routes(self) -> tuple[str, ...]:
         return tuple(f"{f.trigger.method} {f.trigger.path}" for f in self.http_functions if f.trigger.public)
 
+    @property
+    def runtime_settings_json(self) -> str:
+        """The settings parameter's first value (service "secrets"): plain settings, never a secret."""
+        return json.dumps(RUNTIME_SETTINGS, sort_keys=True)
+
     def uses(self, service: str) -> bool:
         return service in self.services
 
