@@ -171,3 +171,129 @@ def test_queue_names_fit_sqs_limit_for_the_longest_names():
     )
     assert all(len(service.queue_name(q, "c" * 17)) <= 80 for q in service.queues)
     assert all(len(service.function_name(f, "c" * 17)) <= 64 for f in service.functions)
+
+
+ALL_SERVICES = ["dynamodb", "sqs", "s3", "events", "cognito", "secrets"]
+# The resource kinds each service brings; a kind no chosen service brings must not appear.
+KINDS = {
+    "dynamodb": {"table"},
+    "sqs": {"queue", "table"},
+    "s3": {"bucket"},
+    "events": {"bus", "topic"},
+    "cognito": {"user_pool"},
+    "secrets": {"parameter", "secret"},
+}
+
+
+@pytest.mark.parametrize("service_name", ALL_SERVICES[1:])
+def test_each_service_brings_only_its_own_resources(service_name):
+    service = model(domains=["orders", "payments"], services=["dynamodb", service_name])
+    kinds = {r.kind for r in service.resources}
+    assert kinds == KINDS["dynamodb"] | KINDS[service_name]
+    granted = {service.resource(g.resource).kind for f in service.functions for g in f.grants}
+    assert granted <= kinds
+
+
+def test_every_grant_is_on_a_resource_of_a_chosen_service_and_owned_or_shared():
+    """The IAM check: a function touches its own domain's resources and the shared ones it uses."""
+    service = model(domains=["orders", "payments"], services=ALL_SERVICES, public_routes=["GET /orders"])
+    for domain in service.domains:
+        for function in domain.functions:
+            for grant in function.grants:
+                resource = service.resource(grant.resource)
+                assert resource.domain in (domain.name, ""), (function.key, grant.resource)
+                assert any(resource.kind in KINDS[s] for s in service.services)
+    # The subscriber needs no grant: EventBridge invokes it.
+    assert all(f.grants == () for f in service.subscribers)
+    # Nothing but the list functions reads the settings, nothing but the report reads the secret.
+    readers = {f.key for f in service.functions for g in f.grants if g.resource == "SettingsParameter"}
+    assert readers == {"orders_list", "payments_list"}
+    secret_readers = {
+        f.key for f in service.functions for g in f.grants if g.resource == "ReportWebhookSecret"
+    }
+    assert secret_readers == {"report"}
+    publishers = {f.key for f in service.functions for g in f.grants if g.resource == "EventBus"}
+    assert publishers == {"orders_create", "payments_create"}
+
+
+def test_s3_gives_each_domain_a_bucket_and_presigned_url_routes_with_object_grants():
+    service = model(services=["dynamodb", "s3"])
+    orders = service.domains[0]
+    assert service.resource_name(orders.bucket, "dev") == "order-service-dev-orders-files"
+    upload, download = orders.function("upload"), orders.function("download")
+    assert (upload.trigger.method, upload.trigger.path) == ("POST", "/orders/{id}/files")
+    assert (download.trigger.method, download.trigger.path) == ("GET", "/orders/{id}/files/{file_name}")
+    assert [(g.resource, g.actions, g.objects) for g in upload.grants] == [
+        ("OrdersTable", ("dynamodb:GetItem",), False),
+        ("OrdersBucket", ("s3:PutObject",), True),
+    ]
+    assert ("OrdersBucket", ("s3:GetObject",), True) in [
+        (g.resource, g.actions, g.objects) for g in download.grants
+    ]
+
+
+def test_events_route_each_domain_to_the_others_and_everything_to_the_topic():
+    service = model(
+        project_slug="shop", domains=["orders", "payments", "inventory"], services=["dynamodb", "events"]
+    )
+    orders, payments, inventory = service.domains
+    assert (orders.event_source, orders.event_detail_type) == ("shop.orders", "OrderCreated")
+    assert orders.event_contract == "contracts/events/orders/order-created.v1.json"
+    assert inventory.event_detail_type == "InventoryItemCreated"
+    assert orders.subscriber.trigger.sources == ("shop.payments", "shop.inventory")
+    assert payments.subscriber.trigger.detail_types == ("OrderCreated", "InventoryItemCreated")
+    assert service.topic.sources == ("shop.orders", "shop.payments", "shop.inventory")
+    # Alone, a domain hears its own events.
+    alone = model(services=["dynamodb", "events"]).domains[0]
+    assert alone.subscriber.trigger.sources == ("order-service.orders",)
+
+
+def test_cognito_protects_every_route_but_the_public_ones():
+    service = model(services=["dynamodb", "cognito"], public_routes=["GET /orders", "GET /orders/{id}"])
+    assert set(service.public_routes) == {"GET /orders", "GET /orders/{id}"}
+    assert [f.key for f in service.http_functions if not f.trigger.public] == [
+        "orders_create",
+        "orders_update",
+        "orders_delete",
+    ]
+    # Without cognito there is no authorizer, so no route is marked public.
+    assert model(public_routes=["GET /orders"]).public_routes == ()
+
+
+def test_secrets_are_named_per_stage_and_never_carry_a_value():
+    service = model(services=["dynamodb", "secrets"])
+    assert service.resource_name(service.settings_parameter, "prod") == "/order-service/prod/settings"
+    assert service.resource_name(service.report_secret, "prod") == "order-service/prod/report-webhook"
+    assert "webhook" not in service.runtime_settings_json
+
+
+def test_new_names_fit_aws_limits_for_the_longest_answers():
+    service = model(
+        project_slug="a" * 32, domains=["b" * 24, "orders"], stages=["c" * 17], services=ALL_SERVICES
+    )
+    stage = "c" * 17
+    assert all(len(service.resource_name(b, stage)) <= 63 for b in service.buckets)
+    assert all(len(service.rule_name(f, stage)) <= 64 for f in service.subscribers)
+    assert len({service.resource_name(b, stage) for b in service.buckets}) == 2
+
+
+@pytest.mark.parametrize(
+    ("routes", "services", "message"),
+    [
+        ([], ["dynamodb"], ""),
+        (["GET /orders"], ["dynamodb", "cognito"], ""),
+        (["POST /orders/{id}/files"], ["dynamodb", "cognito", "s3"], ""),
+        (["GET /orders"], ["dynamodb"], "only mean something with cognito"),
+        (
+            ["GET /nope"],
+            ["dynamodb", "cognito"],
+            "No such route: GET /nope. Public routes are written as one of",
+        ),
+        ("GET /orders", ["dynamodb", "cognito"], "must be a YAML list"),
+    ],
+)
+def test_public_routes_are_checked_against_the_routes_the_api_has(routes, services, message):
+    from model import public_routes_error
+
+    error = public_routes_error(routes, services, ["orders"], "order-service")
+    assert (message in error) if message else error == ""
