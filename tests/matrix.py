@@ -84,7 +84,7 @@ def structural_questions() -> dict[str, list]:
 def matrix() -> list[dict]:
     rows = pairwise(structural_questions())
     values = {name: choice_questions()[name] for name in VALUE_ONLY}
-    return [
+    out = [
         {
             **row,
             **{name: options[i % len(options)] for name, options in values.items()},
@@ -92,3 +92,8 @@ def matrix() -> list[dict]:
         }
         for i, row in enumerate(rows)
     ]
+    # With an authorizer, every other row opens one route, so public and protected routes both render.
+    with_cognito = [row for row in out if "cognito" in row.get("services", [])]
+    for row in with_cognito[::2]:
+        row["public_routes"] = [f"GET /{row['domains'][0].replace('_', '-')}"]
+    return out

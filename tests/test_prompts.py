@@ -45,6 +45,18 @@ BAD_ANSWERS = [
     ({"services": []}, "Select dynamodb"),
     ({"services": ["dynamodb", "kafka"]}, "Invalid choice for 'services'"),
     (
+        {"public_routes": ["GET /orders"]},
+        "Public routes only mean something with cognito: select cognito, or leave public_routes empty.",
+    ),
+    (
+        {"services": ["dynamodb", "cognito"], "public_routes": ["GET /order"]},
+        "No such route: GET /order. Public routes are written as one of: POST /orders, GET /orders/{id}",
+    ),
+    (
+        {"services": ["dynamodb", "cognito"], "public_routes": "GET /orders"},
+        'The public routes must be a YAML list such as ["GET /orders"]',
+    ),
+    (
         {"iac": "pulumi"},
         "Invalid choice for 'iac': 'pulumi' is not in ['sam', 'cdk', 'terraform', 'serverless']",
     ),
