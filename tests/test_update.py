@@ -190,14 +190,15 @@ def test_update_adds_a_domain_and_a_stage_everywhere_and_refuses_removal(release
 
 
 @pytest.mark.render
-def test_update_adds_a_backing_service_and_keeps_the_team_s_logic(releases, tmp_path):
+def test_update_adds_backing_services_and_keeps_the_team_s_logic(releases, tmp_path):
     project = render_committed(releases, tmp_path / "service", "v1.1.0")
     service = project / "domains" / "orders" / "src" / "orders" / "service.py"
     edit(service, "MAX_PAGE_SIZE = 100", "MAX_PAGE_SIZE = 50  # our own limit")
     commit_all(project, "Smaller pages")
 
-    update(project, releases, data={"services": ["dynamodb", "sqs"]})
-    commit_all(project, "Add the SQS job queue")
+    services = ["dynamodb", "sqs", "s3", "events", "cognito", "secrets"]
+    update(project, releases, data={"services": services, "public_routes": ["GET /orders"]})
+    commit_all(project, "Add every backing service")
     assert conflicted(project) == []
     assert "MAX_PAGE_SIZE = 50  # our own limit" in service.read_text()
     for path, needle in [
@@ -209,6 +210,13 @@ def test_update_adds_a_backing_service_and_keeps_the_team_s_logic(releases, tmp_
         ("local/routes.py", '"orders.handlers.process_orders_jobs"'),
         ("tests/test_queues.py", "def test_a_job_fails_once_is_retried_and_is_worked_on_once"),
         (".copier-answers.yml", "- sqs"),
+        ("infra/template.yaml", "OrdersBucket:"),
+        ("infra/template.yaml", "EventBus:"),
+        ("infra/template.yaml", "UserPool:"),
+        ("infra/template.yaml", "SettingsParameter:"),
+        ("infra/template.yaml", "ReportWebhookSecret:"),
+        ("contracts/events/orders/order-created.v1.json", '"title"'),
+        (".copier-answers.yml", "- GET /orders"),
     ]:
         assert needle in (project / path).read_text(), (path, needle)
     checks.lint_and_test(project)
