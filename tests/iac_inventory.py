@@ -43,6 +43,7 @@ what differs, naming the tool and the item.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -262,7 +263,18 @@ _NAME_PROPERTY = {
     "AWS::IAM::Role": "RoleName",
     "AWS::Scheduler::Schedule": "Name",
     "AWS::SQS::Queue": "QueueName",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::Events::EventBus": "Name",
+    "AWS::Events::Rule": "Name",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::Cognito::UserPool": "UserPoolName",
+    "AWS::Cognito::UserPoolClient": "ClientName",
+    "AWS::SSM::Parameter": "Name",
+    "AWS::SecretsManager::Secret": "Name",
 }
+# What a framework adds to every stack for its own use, not part of the service (Serverless
+# keeps its templates and zips in this bucket).
+_FRAMEWORK_RESOURCES = {"ServerlessDeploymentBucket", "ServerlessDeploymentBucketPolicy"}
 
 
 class _Resolver:
@@ -302,6 +314,12 @@ class _Resolver:
             return f"arn:{PARTITION}:lambda:{self.region}:{ACCOUNT}:layer:{self.name(name)}:1"
         if kind == "AWS::SQS::Queue":  # Ref of a queue is its URL
             return f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT}/{self.name(name)}"
+        if kind in ("AWS::SNS::Topic", "AWS::SecretsManager::Secret"):  # Ref is the ARN
+            return self.get_att(name, "Arn")
+        if kind == "AWS::Cognito::UserPool":  # Ref is the pool id: <region>_<9 characters>
+            return f"{self.region}_{_digest(self.name(name), 9)}"
+        if kind == "AWS::Cognito::UserPoolClient":  # Ref is the client id
+            return _digest(self.name(name), 26)
         return self.name(name)
 
     def get_att(self, logical_id: str, attribute: str) -> str:
@@ -309,15 +327,44 @@ class _Resolver:
         name, prefix = self.name(logical_id), f"arn:{PARTITION}"
         if attribute in ("QueueName", "QueueUrl") and kind == "AWS::SQS::Queue":
             return name if attribute == "QueueName" else self.ref(logical_id)
+        other = {
+            ("AWS::SNS::Topic", "TopicArn"): lambda: self.get_att(logical_id, "Arn"),
+            ("AWS::SNS::Topic", "TopicName"): lambda: name,
+            ("AWS::Events::EventBus", "Name"): lambda: name,
+            ("AWS::SecretsManager::Secret", "Id"): lambda: self.ref(logical_id),
+            ("AWS::Cognito::UserPool", "UserPoolId"): lambda: self.ref(logical_id),
+            ("AWS::Cognito::UserPool", "ProviderName"): lambda: self._provider(logical_id),
+            ("AWS::Cognito::UserPool", "ProviderURL"): lambda: f"https://{self._provider(logical_id)}",
+            ("AWS::Cognito::UserPoolClient", "ClientId"): lambda: self.ref(logical_id),
+            ("AWS::Cognito::UserPoolClient", "Name"): lambda: name,
+            ("AWS::S3::Bucket", "DomainName"): lambda: f"{name}.s3.amazonaws.com",
+            ("AWS::S3::Bucket", "RegionalDomainName"): lambda: f"{name}.s3.{self.region}.amazonaws.com",
+        }.get((kind, attribute))
+        if other:
+            return other()
         if attribute != "Arn":
             return f"{logical_id}.{attribute}"
+        here = f"{self.region}:{ACCOUNT}"
+        if kind == "AWS::Events::Rule":  # a rule on a custom bus: rule/<bus name>/<rule name>
+            bus = self.value(self.resources[logical_id].get("Properties", {}).get("EventBusName", "default"))
+            bus = resource_key(str(bus)).removeprefix("bus:")
+            return f"{prefix}:events:{here}:rule/" + (f"{bus}/{name}" if bus != "default" else name)
+        if kind == "AWS::Cognito::UserPool":  # named by its id, not its name
+            return f"{prefix}:cognito-idp:{here}:userpool/{self.ref(logical_id)}"
         return {
-            "AWS::DynamoDB::Table": f"{prefix}:dynamodb:{self.region}:{ACCOUNT}:table/{name}",
-            "AWS::Logs::LogGroup": f"{prefix}:logs:{self.region}:{ACCOUNT}:log-group:{name}:*",
-            "AWS::Lambda::Function": f"{prefix}:lambda:{self.region}:{ACCOUNT}:function:{name}",
+            "AWS::DynamoDB::Table": f"{prefix}:dynamodb:{here}:table/{name}",
+            "AWS::Logs::LogGroup": f"{prefix}:logs:{here}:log-group:{name}:*",
+            "AWS::Lambda::Function": f"{prefix}:lambda:{here}:function:{name}",
             "AWS::IAM::Role": f"{prefix}:iam::{ACCOUNT}:role/{name}",
-            "AWS::SQS::Queue": f"{prefix}:sqs:{self.region}:{ACCOUNT}:{name}",
-        }.get(kind, f"{prefix}:{kind}:{self.region}:{ACCOUNT}:{name}")
+            "AWS::SQS::Queue": f"{prefix}:sqs:{here}:{name}",
+            "AWS::S3::Bucket": f"{prefix}:s3:::{name}",
+            "AWS::Events::EventBus": f"{prefix}:events:{here}:event-bus/{name}",
+            "AWS::SNS::Topic": f"{prefix}:sns:{here}:{name}",
+            "AWS::SecretsManager::Secret": f"{prefix}:secretsmanager:{here}:secret:{name}-AbCdEf",
+        }.get(kind, f"{prefix}:{kind}:{here}:{name}")
+
+    def _provider(self, user_pool: str) -> str:
+        return f"cognito-idp.{self.region}.amazonaws.com/{self.ref(user_pool)}"
 
     def condition(self, name: str) -> bool:
         return bool(self.value(self.conditions[name]))
@@ -372,13 +419,20 @@ def _listify(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
+def _digest(text: str, length: int) -> str:
+    """A stable stand-in for an id AWS generates (user pools, app clients)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
 def cloudformation_inventory(
     template: dict, parameters: dict, stack_name: str, region: str
 ) -> dict[str, Any]:
     """The inventory of one CloudFormation template (already transformed: no AWS::Serverless::*)."""
     r = _Resolver(template, parameters, stack_name, region)
     resources = {
-        k: v for k, v in template["Resources"].items() if "Condition" not in v or r.condition(v["Condition"])
+        k: v
+        for k, v in template["Resources"].items()
+        if k not in _FRAMEWORK_RESOURCES and ("Condition" not in v or r.condition(v["Condition"]))
     }
     of_type = lambda kind: {k: v for k, v in resources.items() if v["Type"] == kind}  # noqa: E731
     props = lambda resource: r.value(resource.get("Properties", {}))  # noqa: E731
@@ -420,13 +474,23 @@ def cloudformation_inventory(
         if integration is None:
             integration = str(r.value(target)).removeprefix("integrations/")
         function = target_function(integrations.get(integration, integration))
-        triggers.setdefault(function, []).append(r.value(properties["RouteKey"]))
+        jwt = " jwt" if r.value(properties.get("AuthorizationType")) == "JWT" else ""
+        triggers.setdefault(function, []).append(r.value(properties["RouteKey"]) + jwt)
     apis = of_type("AWS::ApiGatewayV2::Api")
     for api in apis.values():
-        for path, item in (props(api).get("Body") or {}).get("paths", {}).items():
+        body = props(api).get("Body") or {}
+        schemes = (body.get("components") or {}).get("securitySchemes") or {}
+        jwt_schemes = {
+            name
+            for name, scheme in schemes.items()
+            if (scheme.get("x-amazon-apigateway-authorizer") or {}).get("type") == "jwt"
+        }
+        for path, item in body.get("paths", {}).items():
             for method, operation in item.items():
                 uri = operation.get("x-amazon-apigateway-integration", {}).get("uri", "")
-                triggers.setdefault(target_function(uri), []).append(f"{method.upper()} {path}")
+                security = operation.get("security", body.get("security")) or []
+                jwt = " jwt" if any(set(entry) & jwt_schemes for entry in security) else ""
+                triggers.setdefault(target_function(uri), []).append(f"{method.upper()} {path}{jwt}")
     for schedule in of_type("AWS::Scheduler::Schedule").values():
         properties = props(schedule)
         if properties.get("State", "ENABLED") == "ENABLED":
@@ -446,12 +510,31 @@ def cloudformation_inventory(
                 resource_key(function).removeprefix("function:") if function.startswith("arn:") else function
             )
             triggers.setdefault(name, []).append(text + (" report-failures" if reports else ""))
+    topic_by_arn = {r.ref(k): r.name(k) for k in of_type("AWS::SNS::Topic")}
+    # A topic's events are what the bus rule that targets it forwards (none without a rule).
+    topics = {name: {"sources": [], "detail_types": []} for name in topic_by_arn.values()}
     for rule in of_type("AWS::Events::Rule").values():
         properties = props(rule)
+        if properties.get("State", "ENABLED") != "ENABLED":
+            continue
         if "ScheduleExpression" in properties:
             for target in properties.get("Targets", []):
                 text = f"rule {properties['ScheduleExpression']}"
                 triggers.setdefault(target_function(target["Arn"]), []).append(text)
+            continue
+        pattern = properties.get("EventPattern") or {}
+        if isinstance(pattern, str):
+            pattern = json.loads(pattern)
+        sources = sorted(_listify(pattern.get("source", [])))
+        detail_types = sorted(_listify(pattern.get("detail-type", [])))
+        bus = resource_key(str(properties.get("EventBusName", "default"))).removeprefix("bus:")
+        for target in properties.get("Targets", []):
+            arn = str(target["Arn"])
+            if arn in topic_by_arn:
+                topics[topic_by_arn[arn]] = {"sources": sources, "detail_types": detail_types}
+            else:
+                text = _trigger("event", bus=bus, sources=tuple(sources), detail_types=tuple(detail_types))
+                triggers.setdefault(target_function(arn), []).append(text)
 
     functions = {}
     for logical_id, function in of_type("AWS::Lambda::Function").items():
@@ -528,6 +611,61 @@ def cloudformation_inventory(
         }
     if queues:
         out["queues"] = queues
+    out.update(_services_inventory(r, of_type, props, topics))
+    return out
+
+
+def _services_inventory(r: _Resolver, of_type, props, topics: dict) -> dict[str, Any]:
+    """Buckets, the event bus and topics, the user pool, parameters and secrets (each key only
+    when the stack has such resources)."""
+    out: dict[str, Any] = {}
+    tls_only = set()  # names of the buckets whose policy denies requests without TLS
+    for policy in of_type("AWS::S3::BucketPolicy").values():
+        properties = props(policy)
+        bucket = str(properties.get("Bucket"))
+        arn = f"arn:{PARTITION}:s3:::{bucket}"
+        for statement in _listify((properties.get("PolicyDocument") or {}).get("Statement", [])):
+            secure = ((statement.get("Condition") or {}).get("Bool") or {}).get("aws:SecureTransport")
+            principal = statement.get("Principal")
+            if (
+                statement.get("Effect") == "Deny"
+                and str(secure).lower() == "false"
+                and principal in ("*", {"AWS": "*"}, {"AWS": ["*"]})
+                and "s3:*" in _listify(statement.get("Action", []))
+                and {arn, f"{arn}/*"} <= set(_listify(statement.get("Resource", [])))
+            ):
+                tls_only.add(bucket)
+    buckets = {}
+    for logical_id, bucket in of_type("AWS::S3::Bucket").items():
+        properties = props(bucket)
+        name = properties.get("BucketName", logical_id)
+        rules = (properties.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration", [])
+        algorithms = {(rule.get("ServerSideEncryptionByDefault") or {}).get("SSEAlgorithm") for rule in rules}
+        block = properties.get("PublicAccessBlockConfiguration") or {}
+        settings = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+        buckets[name] = {
+            "versioning": (properties.get("VersioningConfiguration") or {}).get("Status") == "Enabled",
+            "encryption": ",".join(sorted(str(a) for a in algorithms)),
+            "public_access_blocked": all(_bool(block.get(setting, False)) for setting in settings),
+            "tls_only": name in tls_only,
+        }
+    if buckets:
+        out["buckets"] = buckets
+    buses = sorted(r.name(k) for k in of_type("AWS::Events::EventBus"))
+    if buses:
+        out["event_bus"] = ", ".join(buses)
+    if topics:
+        out["topics"] = topics
+    pools = sorted(r.name(k) for k in of_type("AWS::Cognito::UserPool"))
+    clients = sorted(r.name(k) for k in of_type("AWS::Cognito::UserPoolClient"))
+    if pools or clients:
+        out["auth"] = {"user_pool": ", ".join(pools), "client": ", ".join(clients)}
+    parameters = sorted(r.name(k) for k in of_type("AWS::SSM::Parameter"))
+    if parameters:
+        out["parameters"] = parameters
+    secrets = sorted(r.name(k) for k in of_type("AWS::SecretsManager::Secret"))
+    if secrets:
+        out["secrets"] = secrets
     return out
 
 

@@ -129,3 +129,83 @@ def test_make_dev_delivers_queued_jobs_to_the_consumer(copie):
             time.sleep(0.3)
             record = call(f"{base}/{created['id']}")[1]
         assert "processed_at" in record, "the consumer did not process the job within 20 s"
+
+
+@pytest.mark.render
+def test_make_dev_delivers_domain_events_to_subscribers_and_the_topic(copie):
+    import boto3
+
+    project = render(copie, {"services": ["dynamodb", "events"], "domains": ["orders", "payments"]})
+    checks.sync(project)
+    with make_dev(project) as (port, _, ready):
+        subscriber = "payments.handlers.handle_payments_events"
+        assert ready["subscribers"] == ["orders.handlers.handle_orders_events", subscriber]
+        aws = {"endpoint_url": ready["aws_endpoint"], "region_name": "us-east-1"}
+        aws |= {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+        sqs, sns = boto3.client("sqs", **aws), boto3.client("sns", **aws)
+        inbox = sqs.create_queue(QueueName="test-inbox")["QueueUrl"]
+        inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]
+        topic = sns.create_topic(Name="order-service-local-notifications")["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn["QueueArn"])
+
+        status, created = call(f"http://127.0.0.1:{port}/orders", "POST", {"name": "announced"})
+        assert status == 201
+        deadline, notified = time.monotonic() + 20, []
+        while time.monotonic() < deadline and not notified:
+            notified = sqs.receive_message(QueueUrl=inbox, WaitTimeSeconds=1).get("Messages", [])
+        assert notified, "the notify rule did not reach the topic within 20 s"
+        event = json.loads(json.loads(notified[0]["Body"])["Message"])
+        assert (event["detail-type"], event["detail"]["data"]["id"]) == ("OrderCreated", created["id"])
+        # The payments subscriber's rule listens for it, and the subscriber took it (nothing left or failing).
+        events = boto3.client("events", **aws)
+        rule = events.describe_rule(
+            Name="order-service-local-payments-events", EventBusName="order-service-local-events"
+        )
+        assert json.loads(rule["EventPattern"]) == {
+            "source": ["order-service.orders"],
+            "detail-type": ["OrderCreated"],
+        }
+        rule_queue = sqs.get_queue_url(QueueName="order-service-local-payments-events")["QueueUrl"]
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        deadline, left = time.monotonic() + 10, None
+        while time.monotonic() < deadline and left != {"0"}:
+            attributes = sqs.get_queue_attributes(QueueUrl=rule_queue, AttributeNames=names)["Attributes"]
+            left = set(attributes.values())
+            time.sleep(0.3)
+        assert left == {"0"}, f"the payments subscriber did not take the event: {attributes}"
+
+
+def _send(url: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None):
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.mark.render
+def test_make_dev_checks_tokens_and_hands_out_file_urls(copie):
+    services = ["dynamodb", "s3", "cognito", "secrets"]
+    project = render(copie, {"services": services, "public_routes": ["GET /orders"]})
+    checks.sync(project)
+    with make_dev(project) as (port, env, _):
+        base, json_type = f"http://127.0.0.1:{port}/orders", {"content-type": "application/json"}
+        assert _send(base, "POST", b'{"name": "x"}', json_type) == (401, b'{"message": "Unauthorized"}')
+        assert _send(base)[0] == 200  # the public route
+        token = subprocess.run(
+            [checks.tool("make"), "-s", "token", "EMAIL=dev@example.com", f"PORT={port}"],
+            cwd=project, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert token.returncode == 0, token.stderr
+        auth = {**json_type, "authorization": f"Bearer {token.stdout.strip()}"}
+        status, created = _send(base, "POST", b'{"name": "has a file"}', auth)
+        assert status == 201
+        files = f"{base}/{json.loads(created)['id']}/files"
+        status, signed = _send(files, "POST", b'{"file_name": "a.txt", "content_type": "text/plain"}', auth)
+        assert status == 200
+        upload = json.loads(signed)
+        assert _send(upload["url"], "PUT", b"bytes", upload["headers"])[0] == 200
+        status, signed = _send(f"{files}/a.txt", headers=auth)
+        assert status == 200
+        assert _send(json.loads(signed)["url"]) == (200, b"bytes")

@@ -3,8 +3,9 @@
 Requests are turned into API Gateway HTTP API (payload v2) events and passed to
 the real handlers in this process; boto3 talks to a moto server on another
 loopback port. Queue consumers get their messages the way Lambda's event source
-mapping delivers them: in batches, with failed messages left for a retry. Nothing
-leaves the machine, and Ctrl+C stops everything.
+mapping delivers them: in batches, with failed messages left for a retry. Events
+put on the bus reach the subscribers (one per invocation) and the topic through their
+rules, as in AWS. Nothing leaves the machine, and Ctrl+C stops everything.
 """
 
 from __future__ import annotations
@@ -14,19 +15,23 @@ import importlib
 import json
 import os
 import re
+import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local import env
 from local.context import context_for
-from local.routes import CONSUMERS, ROUTES
+from local.routes import CONSUMERS, PROTECTED_ROUTES, ROUTES, SUBSCRIBERS
 
 Handler = Callable[[dict, Any], dict]
+# Authorization header -> the token's claims, or None when it is missing or invalid (a 401).
+Authorizer = Callable[[str | None], dict[str, str] | None]
 
 
 def _pattern(template: str) -> re.Pattern[str]:
@@ -34,15 +39,17 @@ def _pattern(template: str) -> re.Pattern[str]:
 
 
 class Router:
-    def __init__(self, routes: list[tuple[str, str, str]]) -> None:
+    def __init__(self, routes: list[tuple[str, str, str]], protected: Collection[str] = ()) -> None:
         self._routes = [(method, _pattern(path), path, target) for method, path, target in routes]
         self._handlers: dict[str, Handler] = {}
+        self.protected = frozenset(protected)  # route keys ("GET /path/{id}") that need a token
 
     def resolve(self, method: str, path: str) -> tuple[Handler, str, dict[str, str]] | None:
         for route_method, pattern, template, target in self._routes:
             match = pattern.match(path)
             if match and route_method == method:
-                return self._load(target), f"{method} {template}", match.groupdict()
+                params = {name: unquote(value) for name, value in match.groupdict().items()}  # as API Gateway does
+                return self._load(target), f"{method} {template}", params
         return None
 
     def _load(self, target: str) -> Handler:
@@ -61,9 +68,10 @@ def build_event(
     body: str,
     route_key: str,
     params: dict[str, str],
+    claims: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     request_id = uuid.uuid4().hex
-    return {
+    event = {
         "version": "2.0",
         "routeKey": route_key,
         "rawPath": raw_path,
@@ -79,6 +87,10 @@ def build_event(
         "body": body or None,
         "isBase64Encoded": False,
     }
+    if claims is not None:  # what the HTTP API's JWT authorizer adds once it accepted the token
+        scopes = claims["scope"].split() if "scope" in claims else None
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": scopes}}
+    return event
 
 
 def queue_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
@@ -114,32 +126,95 @@ class QueueWorker(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
+        while not self.stopping.is_set():
+            self.poll(wait_seconds=1)
+
+    @cached_property
+    def queue(self) -> tuple[Any, str, str]:
         import boto3
 
         sqs = boto3.client("sqs")
         url = sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return sqs, url, arn
+
+    @cached_property
+    def handler(self) -> Handler:
         module, _, attribute = self.target.rpartition(".")
-        handler = getattr(importlib.import_module(module), attribute)
-        while not self.stopping.is_set():
-            received = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=self.batch_size, WaitTimeSeconds=1, AttributeNames=["All"]
-            )
-            messages = received.get("Messages", [])
-            if not messages:
-                continue
-            result = handler(queue_event(messages, arn), context_for(self.target)) or {}
-            failed = {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
-            done = [
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                for i, m in enumerate(messages)
-                if m["MessageId"] not in failed
-            ]
-            if done:
-                sqs.delete_message_batch(QueueUrl=url, Entries=done)
+        return getattr(importlib.import_module(module), attribute)
+
+    def poll(self, wait_seconds: int = 0) -> int:
+        """Receive one batch, deliver it and delete what was done; returns how many arrived."""
+        sqs, url, arn = self.queue
+        received = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=self.batch_size, WaitTimeSeconds=wait_seconds, AttributeNames=["All"]
+        )
+        messages = received.get("Messages", [])
+        if not messages:
+            return 0
+        done = self.deliver(messages, arn)
+        if done:
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)]
+            sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+        return len(messages)
+
+    def deliver(self, messages: list[dict[str, Any]], queue_arn: str) -> list[dict[str, Any]]:
+        """Hand the batch to the consumer; returns the messages it processed."""
+        result = self.handler(queue_event(messages, queue_arn), context_for(self.target)) or {}
+        failed = {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
+        return [m for m in messages if m["MessageId"] not in failed]
 
 
-def make_handler(router: Router) -> type[BaseHTTPRequestHandler]:
+class EventWorker(QueueWorker):
+    """Invokes a subscriber with each event its rule copied to the rule's local queue.
+
+    As EventBridge does: one event per invocation, asynchronously, so a failed invocation
+    is tried again (twice, as Lambda retries asynchronous calls) and then dropped.
+    """
+
+    ATTEMPTS = 3
+
+    def __init__(self, queue_name: str, target: str) -> None:
+        super().__init__(queue_name, target, batch_size=10)
+
+    def deliver(self, messages: list[dict[str, Any]], queue_arn: str) -> list[dict[str, Any]]:
+        done = []
+        for message in messages:
+            try:
+                self.invoke(json.loads(message["Body"]))
+            except Exception as error:
+                attempt = int(message["Attributes"]["ApproximateReceiveCount"])
+                outcome = "retried" if attempt < self.ATTEMPTS else "dropped"
+                log = {"level": "ERROR", "message": f"Event delivery failed: {outcome}", "target": self.target}
+                print(json.dumps({**log, "attempt": attempt, "error": repr(error)}), flush=True)
+                if attempt < self.ATTEMPTS:
+                    continue  # back in the queue after its visibility timeout
+            done.append(message)
+        return done
+
+    def invoke(self, event: dict[str, Any]) -> None:
+        self.handler(event, context_for(self.target))
+
+
+class TopicRelay(EventWorker):
+    """Publishes what the notify rule matched to the topic, as EventBridge's SNS target does."""
+
+    @cached_property
+    def sns(self) -> Any:
+        import boto3
+
+        return boto3.client("sns")
+
+    @cached_property
+    def topic_arn(self) -> str:
+        # create_topic is idempotent: it returns the topic local/env.py created.
+        return self.sns.create_topic(Name=self.target)["TopicArn"]
+
+    def invoke(self, event: dict[str, Any]) -> None:
+        self.sns.publish(TopicArn=self.topic_arn, Message=json.dumps(event))
+
+
+def make_handler(router: Router, authorize: Authorizer | None = None) -> type[BaseHTTPRequestHandler]:
     class RequestHandler(BaseHTTPRequestHandler):
         def _dispatch(self) -> None:
             url = urlsplit(self.path)
@@ -159,7 +234,14 @@ def make_handler(router: Router) -> type[BaseHTTPRequestHandler]:
             handler, route_key, params = resolved
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length).decode("utf-8") if length else ""
-            event = build_event(self.command, url.path, url.query, dict(self.headers), body, route_key, params)
+            claims = None
+            if route_key in router.protected:
+                # As API Gateway: no valid token, no call (and no authorizer means no way in).
+                claims = authorize(self.headers.get("authorization")) if authorize else None
+                if claims is None:
+                    self._send(401, {"content-type": "application/json"}, json.dumps({"message": "Unauthorized"}))
+                    return
+            event = build_event(self.command, url.path, url.query, dict(self.headers), body, route_key, params, claims)
             result = handler(event, context_for(route_key))
             self._send(result["statusCode"], result.get("headers", {}), result.get("body") or "")
 
@@ -202,8 +284,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     aws_port = args.aws_port or args.port + 1
     emulator, endpoint = start_emulator(aws_port)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(Router(ROUTES)))
+    authorize = None
+    if PROTECTED_ROUTES:  # service cognito: tokens from the local user pool (`make token`)
+        from local.auth import local_authorizer
+
+        authorize = local_authorizer(endpoint)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(Router(ROUTES, PROTECTED_ROUTES), authorize))
     workers = [QueueWorker(queue, target, batch_size) for queue, target, batch_size in CONSUMERS]
+    workers += [EventWorker(queue, target) for queue, target in SUBSCRIBERS]
+    if env.TOPIC:
+        workers.append(TopicRelay(env.TOPIC_RULE, env.TOPIC))
     for worker in workers:
         worker.start()
     print(
@@ -214,6 +304,7 @@ def main(argv: list[str] | None = None) -> None:
                 "aws_endpoint": endpoint,
                 "routes": [f"{m} {p}" for m, p, _ in ROUTES],
                 "queues": [queue for queue, _, _ in CONSUMERS],
+                "subscribers": [target for _, target in SUBSCRIBERS],
             }
         ),
         flush=True,
@@ -223,6 +314,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        # Ctrl+C reaches this process twice (from the terminal and forwarded by `uv run`):
+        # the second one must not interrupt the stop halfway.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for worker in workers:
             worker.stopping.set()
         for worker in workers:

@@ -1,4 +1,4 @@
-"""One domain: its table (and queues), its functions (each with its role and log group), routes and event sources."""
+"""One domain: its table (queues, bucket), its functions (each with its role and log group), routes and triggers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from aws_cdk.aws_lambda_event_sources import SqsEventSource
 from constructs import Construct
 
-from infra import model, storage
+from infra import eventbus, model, storage
 from infra.function import ServiceFunction
 from infra.settings import StageSettings
 from infra.shared import SharedInfra
@@ -33,13 +33,17 @@ class DomainService(Construct):
             return logical_id.removeprefix(spec.logical_id)  # OrdersTable -> Orders/Table
 
         self.table = storage.table(self, child_id(spec.table.logical_id), spec.table, settings)
-        # What this domain's functions may be granted on: its own table and queues, and the shared tables.
-        self.resources: storage.Resources = {**shared.tables, spec.table.logical_id: self.table}
+        # What this domain's functions may be granted on: its own table, queues and bucket, and the shared resources.
+        self.resources: storage.Resources = {**shared.resources, spec.table.logical_id: self.table}
         for queue in (spec.dead_letter_queue, spec.queue):  # a dead-letter queue before the queue using it
             if queue:
                 self.resources[queue.logical_id] = storage.queue(
                     self, child_id(queue.logical_id), queue, settings, self.resources
                 )
+        if spec.bucket:
+            self.resources[spec.bucket.logical_id] = storage.bucket(
+                self, child_id(spec.bucket.logical_id), spec.bucket, settings
+            )
 
         self.functions = {}
         for function in spec.functions:
@@ -65,8 +69,14 @@ class DomainService(Construct):
                         report_batch_item_failures=True,
                     )
                 )
+            if function.trigger.kind == "event":
+                eventbus.subscribe(
+                    self, f"{name}Rule", subscriber=built, spec=function, bus=self.resources[function.trigger.bus]
+                )
             if function.trigger.kind != "http":
                 continue
+            # With a user pool, a route needs a valid token unless the model marks it public.
+            authorizer = shared.auth.authorizer if shared.auth and not function.trigger.public else None
             route = apigwv2.HttpRoute(
                 self,
                 f"{name}Route",
@@ -75,11 +85,18 @@ class DomainService(Construct):
                     function.trigger.path, apigwv2.HttpMethod(function.trigger.method)
                 ),
                 integration=HttpLambdaIntegration("Integration", built.function),
+                authorizer=authorizer,
             )
-            Validations.of(route).acknowledge(
-                Acknowledgment(
-                    id="AwsSolutions::AwsSolutions-APIG4",
-                    reason="The published contract (contracts/openapi.yaml) declares no security scheme: "
-                    "routes are public until the service adds an authorizer to the contract and the API.",
+            if authorizer:
+                continue
+            if shared.auth:
+                reason = (
+                    "The route is listed in the public_routes answer: it answers without a token by design; "
+                    "every other route needs one from the user pool."
                 )
-            )
+            else:
+                reason = (
+                    "The service has no user pool (the cognito service is not selected): routes are public "
+                    "until it is added, which puts a JWT authorizer on every route."
+                )
+            Validations.of(route).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-APIG4", reason=reason))

@@ -1,4 +1,4 @@
-"""What every domain shares: the dependency layer, the HTTP API with its access logs, the shared tables."""
+"""What every domain shares: the dependency layer, the HTTP API with its access logs, the shared resources."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra import model, storage
+from infra import eventbus, model, storage
+from infra.auth import Auth
 from infra.settings import StageSettings
 
 # One JSON line per request in the access log group.
@@ -42,10 +43,23 @@ class SharedInfra(Construct):
             compatible_architectures=[lambda_.Architecture.ARM_64],
             removal_policy=RemovalPolicy.DESTROY,
         )
-        # Tables that no single domain owns; every domain's functions may be granted on them.
-        self.tables: storage.Resources = {
+        # What no single domain owns; every domain's functions (and the admin jobs) may be granted on it.
+        self.resources: storage.Resources = {
             spec.logical_id: storage.table(self, spec.logical_id, spec, settings) for spec in model.SHARED_TABLES
         }
+        self.notifications: eventbus.Notifications | None = None
+        if model.EVENT_BUS:
+            bus = eventbus.bus(self, model.EVENT_BUS.logical_id, model.EVENT_BUS, settings)
+            self.resources[model.EVENT_BUS.logical_id] = bus
+            if model.TOPIC:
+                self.notifications = eventbus.Notifications(
+                    self, model.TOPIC.logical_id, spec=model.TOPIC, bus=bus, settings=settings
+                )
+        for spec, build in ((model.SETTINGS_PARAMETER, storage.parameter), (model.REPORT_SECRET, storage.secret)):
+            if spec:
+                self.resources[spec.logical_id] = build(self, spec.logical_id, spec, settings)
+        # With a user pool, every route needs its token unless the model marks the route public.
+        self.auth = Auth(self, "Auth", spec=model.USER_POOL, settings=settings) if model.USER_POOL else None
 
         self.access_logs = logs.LogGroup(
             self,

@@ -38,3 +38,12 @@ class ServiceStack(Stack):
         AdminJobs(self, "Admin", settings=settings, shared=shared, code=code, resources=resources)
 
         CfnOutput(self, "ApiUrl", description="Base URL of the HTTP API", value=shared.stage.url)
+        if shared.auth:
+            # What a client needs to sign in and call the protected routes.
+            CfnOutput(self, "UserPoolId", description="Cognito user pool", value=shared.auth.user_pool.user_pool_id)
+            CfnOutput(
+                self,
+                "UserPoolClientId",
+                description="App client of the API (the tokens' audience)",
+                value=shared.auth.client.user_pool_client_id,
+            )

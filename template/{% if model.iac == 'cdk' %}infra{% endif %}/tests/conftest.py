@@ -4,6 +4,8 @@ import os
 import shutil
 import subprocess
 
+import pytest
+
 
 def _node_major() -> str:
     node = shutil.which("node")
@@ -18,3 +20,10 @@ def _node_major() -> str:
 # variable takes the Node major versions to stay quiet about.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", _node_major())
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+
+@pytest.fixture(autouse=True)
+def aws():
+    """No emulator here: synthesis is offline and calls no AWS API (overrides the project's fixture,
+    which would create every backing service in moto before each test for nothing)."""
+    yield

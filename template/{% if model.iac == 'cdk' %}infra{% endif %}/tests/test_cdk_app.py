@@ -1,5 +1,5 @@
-"""The CDK app: one stack per stage config, routes equal to the local ones, roles and queues as the
-model says, and clean under cdk-nag."""
+"""The CDK app: one stack per stage config, routes equal to the local ones, roles, queues and the other
+backing services as the model says, and clean under cdk-nag."""
 
 import dataclasses
 import json
@@ -13,16 +13,28 @@ from cdk_nag import AwsSolutionsChecks
 from infra import app as cdk_app
 from infra import model, settings
 
-from local.routes import ROUTES
+from local.routes import PROTECTED_ROUTES, ROUTES, SUBSCRIBERS
 
 CONFIGS = sorted(settings.CONFIG.glob("*.json"))
 FUNCTIONS = [f for d in model.DOMAINS for f in d.functions] + list(model.ADMIN_JOBS)
 TABLES = {t.logical_id: t for t in [*(d.table for d in model.DOMAINS), *model.SHARED_TABLES]}
 QUEUES = {q.logical_id: q for d in model.DOMAINS for q in (d.queue, d.dead_letter_queue) if q}
+BUCKETS = {d.bucket.logical_id: d.bucket for d in model.DOMAINS if d.bucket}
+SHARED = [model.EVENT_BUS, model.TOPIC, model.USER_POOL, model.SETTINGS_PARAMETER, model.REPORT_SECRET]
+# Every record of infra/model.py that becomes a named resource, by logical id.
+SPECS = {**TABLES, **QUEUES, **BUCKETS, **{spec.logical_id: spec for spec in SHARED if spec}}
 # The property that holds the physical name, for the resources a statement or a mapping points at.
 NAME_PROPERTY = {
     "AWS::DynamoDB::Table": "TableName",
     "AWS::SQS::Queue": "QueueName",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::Events::EventBus": "Name",
+    "AWS::Events::Rule": "Name",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::SSM::Parameter": "Name",
+    "AWS::SecretsManager::Secret": "Name",
+    "AWS::Cognito::UserPool": "UserPoolName",
+    "AWS::Cognito::UserPoolClient": "ClientName",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::Lambda::Function": "FunctionName",
 }
@@ -58,7 +70,15 @@ def resources(template: dict, kind: str) -> dict[str, dict]:
 
 
 def named(template: dict, reference: dict) -> str:
-    """The physical name of the resource a {"Ref": ...} or {"Fn::GetAtt": [..., ...]} points at."""
+    """The physical name of the resource a {"Ref": ...} or {"Fn::GetAtt": [..., ...]} points at.
+
+    An ARN built with Fn::Join (a parameter's, or a bucket's objects: <arn>/*) names the resource it
+    joins, followed by "/*" when it ends with it.
+    """
+    if "Fn::Join" in reference:
+        parts = reference["Fn::Join"][1]
+        (inner,) = [p for p in parts if isinstance(p, dict) and p.get("Ref", "").split("::")[0] != "AWS"]
+        return named(template, inner) + ("/*" if parts[-1] == "/*" else "")
     logical_id = reference["Ref"] if "Ref" in reference else reference["Fn::GetAtt"][0]
     resource = template["Resources"][logical_id]
     return resource["Properties"][NAME_PROPERTY[resource["Type"]]]
@@ -70,8 +90,21 @@ def listed(value: object) -> list:
 
 
 def physical(prefix: str, logical_id: str) -> str:
-    """The name the model gives a table or a queue in one stage."""
-    return f"{prefix}-{(TABLES.get(logical_id) or QUEUES[logical_id]).name_suffix}"
+    """The name the model gives a resource in one stage (prefix: <service>-<stage>)."""
+    spec, stage = SPECS[logical_id], prefix.removeprefix(f"{model.SERVICE}-")
+    if isinstance(spec, model.Parameter):
+        return f"/{model.SERVICE}/{stage}/{spec.name_suffix}"
+    if isinstance(spec, model.Secret):
+        return f"{model.SERVICE}/{stage}/{spec.name_suffix}"
+    return f"{prefix}-{spec.name_suffix}"
+
+
+def stage_templates(synth) -> list[tuple[str, dict, bool]]:
+    """(prefix, template, is production) for every stage."""
+    return [
+        (prefix, template, prefix == f"{model.SERVICE}-{model.PRODUCTION_STAGE}")
+        for prefix, template in sorted(synth["templates"].items())
+    ]
 
 
 def test_every_stage_config_is_a_stack(synth):
@@ -175,7 +208,11 @@ def test_function_roles_hold_exactly_the_model_grants(path, synth):
                 names = {"*" if target == "*" else named(template, target) for target in listed(statement["Resource"])}
                 granted |= {(name, action) for name in names for action in listed(statement["Action"])}
         wanted = {(f"/aws/lambda/{function_name}", action) for action in model.LOG_ACTIONS}
-        wanted |= {(physical(prefix, g.resource), action) for g in specs[function_name].grants for action in g.actions}
+        wanted |= {
+            (physical(prefix, g.resource) + ("/*" if g.objects else ""), action)
+            for g in specs[function_name].grants
+            for action in g.actions
+        }
         if config["tracing"]:
             wanted |= {("*", action) for action in model.TRACING_ACTIONS}
         assert granted == wanted, function_name
@@ -229,6 +266,182 @@ def test_consumers_read_their_queue_with_partial_batch_responses(synth):
             # Only the messages the function reports as failed go back to the queue.
             assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
             assert mapping.get("Enabled", True) is True, name
+
+
+def test_buckets_are_private_tls_only_and_outlive_the_stack(synth):
+    for prefix, template, production in stage_templates(synth):
+        buckets = {r["Properties"]["BucketName"]: r for r in resources(template, "AWS::S3::Bucket").values()}
+        assert set(buckets) == {physical(prefix, logical_id) for logical_id in BUCKETS}
+        for name, bucket in buckets.items():
+            properties = bucket["Properties"]
+            assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain", name
+            (encryption,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            assert encryption["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}, name
+            assert properties["PublicAccessBlockConfiguration"] == dict.fromkeys(
+                ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"], True
+            ), name
+            assert properties["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}, name
+            # Old versions cost money: only production keeps them.
+            versioning = properties.get("VersioningConfiguration", {}).get("Status")
+            assert versioning == ("Enabled" if production else None), name
+            (rule,) = properties["LifecycleConfiguration"]["Rules"]
+            assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}, name
+            assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 90}, name
+        # Each bucket's policy only refuses requests without TLS, on the bucket and on its objects.
+        tls_only = set()
+        for policy in resources(template, "AWS::S3::BucketPolicy").values():
+            (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+            assert statement["Effect"] == "Deny" and statement["Action"] == "s3:*"
+            assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            bucket = named(template, policy["Properties"]["Bucket"])
+            assert {named(template, target) for target in statement["Resource"]} == {bucket, f"{bucket}/*"}
+            tls_only.add(bucket)
+        assert tls_only == set(buckets)
+
+
+def test_protected_routes_need_a_token_and_public_ones_do_not(synth):
+    public = {(f.trigger.method, f.trigger.path) for f in FUNCTIONS if f.trigger.kind == "http" and f.trigger.public}
+    for prefix, template in synth["templates"].items():
+        authorizers = resources(template, "AWS::ApiGatewayV2::Authorizer")
+        with_token = set()
+        for route in resources(template, "AWS::ApiGatewayV2::Route").values():
+            properties = route["Properties"]
+            method, path = properties["RouteKey"].split(" ", 1)
+            protected = model.USER_POOL is not None and (method, path) not in public
+            assert properties.get("AuthorizationType", "NONE") == ("JWT" if protected else "NONE"), path
+            assert ("AuthorizerId" in properties) is protected, path
+            if protected:
+                assert properties["AuthorizerId"]["Ref"] in authorizers, path
+                with_token.add(properties["RouteKey"])
+        # `make dev` asks for a token on the same routes.
+        assert with_token == set(PROTECTED_ROUTES)
+        if model.USER_POOL is None:
+            assert not authorizers
+            continue
+        (authorizer,) = authorizers.values()
+        jwt = authorizer["Properties"]["JwtConfiguration"]
+        assert authorizer["Properties"]["IdentitySource"] == ["$request.header.Authorization"]
+        (audience,) = jwt["Audience"]
+        assert named(template, audience) == f"{prefix}-{model.USER_POOL.client_suffix}"
+        issuer, pool = jwt["Issuer"]["Fn::Join"][1]
+        assert issuer == f"https://cognito-idp.{model.REGION}.amazonaws.com/"
+        assert named(template, pool) == physical(prefix, model.USER_POOL.logical_id)
+
+
+def test_user_pool_admits_only_admin_created_users(synth):
+    for prefix, template, production in stage_templates(synth):
+        if model.USER_POOL is None:
+            assert not resources(template, "AWS::Cognito::UserPool"), prefix
+            assert not resources(template, "AWS::Cognito::UserPoolClient"), prefix
+            continue
+        (pool,) = resources(template, "AWS::Cognito::UserPool").values()
+        properties = pool["Properties"]
+        assert properties["UserPoolName"] == physical(prefix, model.USER_POOL.logical_id)
+        assert pool["DeletionPolicy"] == pool["UpdateReplacePolicy"] == "Retain"
+        assert properties["DeletionProtection"] == ("ACTIVE" if production else "INACTIVE")
+        assert properties["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+        assert properties["UsernameAttributes"] == properties["AutoVerifiedAttributes"] == ["email"]
+        assert properties["Policies"]["PasswordPolicy"] == {
+            "MinimumLength": 12,
+            "RequireLowercase": True,
+            "RequireNumbers": True,
+            "RequireSymbols": True,
+            "RequireUppercase": True,
+        }
+        assert properties["MfaConfiguration"] == "OPTIONAL"
+        assert properties["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+        (client,) = resources(template, "AWS::Cognito::UserPoolClient").values()
+        assert client["Properties"]["ClientName"] == f"{prefix}-{model.USER_POOL.client_suffix}"
+        assert client["Properties"]["GenerateSecret"] is False
+        assert client["Properties"]["ExplicitAuthFlows"] == ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+        assert client["Properties"]["PreventUserExistenceErrors"] == "ENABLED"
+
+
+def test_each_subscriber_rule_delivers_to_its_function_only(synth):
+    subscribers = [f for f in FUNCTIONS if f.trigger.kind == "event"]
+    for prefix, template in synth["templates"].items():
+        rules = {
+            r["Properties"]["Name"]: (key, r["Properties"])
+            for key, r in resources(template, "AWS::Events::Rule").items()
+        }
+        permissions = [p["Properties"] for p in resources(template, "AWS::Lambda::Permission").values()]
+        for spec in subscribers:
+            name = f"{prefix}-{spec.suffix}"  # a subscriber's rule is named like the function
+            rule_id, rule = rules[name]
+            assert named(template, rule["EventBusName"]) == physical(prefix, spec.trigger.bus), name
+            assert rule["EventPattern"] == {
+                "source": sorted(spec.trigger.sources),
+                "detail-type": sorted(spec.trigger.detail_types),
+            }, name
+            (target,) = rule["Targets"]
+            assert named(template, target["Arn"]) == name
+            assert target["RetryPolicy"] == {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 3600}, name
+            invokers = [
+                p
+                for p in permissions
+                if p["Principal"] == "events.amazonaws.com" and named(template, p["FunctionName"]) == name
+            ]
+            assert [p["SourceArn"] for p in invokers] == [{"Fn::GetAtt": [rule_id, "Arn"]}], name
+        # `make dev` delivers events to the same handlers.
+        handlers = {f["Properties"]["Handler"] for f in resources(template, "AWS::Lambda::Function").values()}
+        assert {spec.handler for spec in subscribers} == {handler for _, handler in SUBSCRIBERS} <= handlers
+        delivering = {n for n, (_, rule) in rules.items() if "ScheduleExpression" not in rule}
+        assert delivering == {f"{prefix}-{f.suffix}" for f in subscribers} | (
+            {f"{prefix}-{model.TOPIC.rule_suffix}"} if model.TOPIC else set()
+        )
+
+
+def test_topic_gets_the_domain_events_only_from_its_rule(synth):
+    for prefix, template in synth["templates"].items():
+        if model.TOPIC is None:
+            assert not resources(template, "AWS::SNS::Topic"), prefix
+            assert not resources(template, "AWS::Events::EventBus"), prefix
+            continue
+        (topic_id,) = resources(template, "AWS::SNS::Topic")
+        (bus,) = resources(template, "AWS::Events::EventBus").values()
+        assert bus["Properties"]["Name"] == physical(prefix, model.EVENT_BUS.logical_id)
+        rules = {
+            r["Properties"]["Name"]: (key, r["Properties"])
+            for key, r in resources(template, "AWS::Events::Rule").items()
+        }
+        rule_id, rule = rules[f"{prefix}-{model.TOPIC.rule_suffix}"]
+        assert named(template, rule["EventBusName"]) == physical(prefix, model.EVENT_BUS.logical_id)
+        assert rule["EventPattern"] == {
+            "source": sorted(model.TOPIC.sources),
+            "detail-type": sorted(model.TOPIC.detail_types),
+        }
+        assert rule["Targets"] == [{"Arn": {"Ref": topic_id}, "Id": "Topic"}]
+        (policy,) = resources(template, "AWS::SNS::TopicPolicy").values()
+        assert policy["Properties"]["Topics"] == [{"Ref": topic_id}]
+        allowed = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+        assert allowed == [
+            {
+                "Action": "sns:Publish",
+                "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}},
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Resource": {"Ref": topic_id},
+                "Sid": "PublishFromTheBusRule",
+            }
+        ]
+        assert not resources(template, "AWS::SNS::Subscription"), "subscriptions are the team's to add"
+
+
+def test_settings_parameter_and_a_secret_without_a_value(synth):
+    for prefix, template in synth["templates"].items():
+        if model.SETTINGS_PARAMETER is None:
+            assert not resources(template, "AWS::SSM::Parameter"), prefix
+            assert not resources(template, "AWS::SecretsManager::Secret"), prefix
+            continue
+        (parameter,) = resources(template, "AWS::SSM::Parameter").values()
+        assert parameter["Properties"]["Name"] == physical(prefix, model.SETTINGS_PARAMETER.logical_id)
+        assert parameter["Properties"]["Type"] == "String"
+        assert json.loads(parameter["Properties"]["Value"]) == json.loads(model.SETTINGS_PARAMETER.value)
+        (secret,) = resources(template, "AWS::SecretsManager::Secret").values()
+        assert secret["Properties"]["Name"] == physical(prefix, model.REPORT_SECRET.logical_id)
+        # No value in the template: CloudFormation generates a placeholder until the team stores the real one.
+        assert "SecretString" not in secret["Properties"]
+        assert "GenerateSecretString" in secret["Properties"]
 
 
 def test_cdk_nag_finds_nothing_unacknowledged(synth):
