@@ -54,8 +54,11 @@ def test_defaults_pass_their_own_checks(default_project):
 @pytest.mark.parametrize(
     "answers",
     ROWS,
-    ids=lambda r: "-".join(
-        str(v) for k, v in r.items() if k in ("iac", "python_runtime", "layout", "log_level", "tracing")
+    ids=lambda r: (
+        "-".join(
+            str(v) for k, v in r.items() if k in ("iac", "python_runtime", "layout", "log_level", "tracing")
+        )
+        + ("-all-services" if len(r.get("services", [])) > 1 else "")
     ),
 )
 def test_matrix_row_passes_its_own_checks(copie, answers):
