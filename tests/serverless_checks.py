@@ -115,9 +115,10 @@ def validate(project: Path) -> None:
 
 
 def _role_findings(template: dict, declared: dict) -> list[str]:
-    """Over-broad IAM, plus what only the framework could add to the roles and queues that
-    serverless.yml declares in `resources` (``declared``): its shared execution role, a
-    statement (an `sqs` event adds one when that role exists), a queue."""
+    """Over-broad IAM, plus what only the framework could add to the roles, queues and buses
+    that serverless.yml declares in `resources` (``declared``): its shared execution role, a
+    statement (an `sqs` event adds one when that role exists), a queue, a bus (an `eventBridge`
+    event naming its bus by a string creates one), an invoke permission open to any rule."""
     resources = template["Resources"]
     findings = checks.iam_violations(template)
     if "IamRoleLambdaExecution" in resources:
@@ -129,7 +130,11 @@ def _role_findings(template: dict, declared: dict) -> list[str]:
     ]
     if len(set(roles)) != len(roles):
         findings.append("a role is shared by several functions")
-    for kind in ("AWS::IAM::Role", "AWS::SQS::Queue"):
+    for logical_id, resource in resources.items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Lambda::Permission" and "SourceArn" not in properties:
+            findings.append(f"{logical_id}: {properties.get('Principal')} may invoke from any source")
+    for kind in ("AWS::IAM::Role", "AWS::SQS::Queue", "AWS::Events::EventBus"):
         added = {k for k, r in resources.items() if r["Type"] == kind} - set(declared)
         if added:
             findings.append(f"the framework added {kind} {sorted(added)}, not declared in resources")

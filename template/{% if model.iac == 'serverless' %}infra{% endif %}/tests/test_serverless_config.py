@@ -1,5 +1,6 @@
 """infra/serverless.yml agrees with the stage configs, with what `make dev` runs locally (routes, tables,
-queues, consumers) and with the one-role-per-function rule.
+queues, consumers), with the one-role-per-function rule and with what each backing service promises
+(private buckets, protected routes, rules that reach only their target, secrets without values).
 
 These read the YAML only; `make validate` packages every stage with the Serverless CLI.
 """
@@ -12,7 +13,7 @@ import pytest
 import yaml
 
 from local import env
-from local.routes import CONSUMERS, ROUTES
+from local.routes import CONSUMERS, PROTECTED_ROUTES, ROUTES, SUBSCRIBERS
 
 INFRA = Path(__file__).resolve().parent.parent
 CONFIG = INFRA.parent / "config"
@@ -21,6 +22,8 @@ SOURCE = (INFRA / "serverless.yml").read_text()
 # What a Lambda event source mapping needs on the queue it reads, through the function's role
 CONSUME_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
 # ${file(../config/${sls:stage}.json):key}, and the stage guard's ${opt:stage, '<first>'} form
+# The public routes are an answer of the template: `copier update --data 'public_routes=[...]'` changes them.
+ANSWERS = yaml.safe_load((INFRA.parent / ".copier-answers.yml").read_text())
 CONFIG_KEY = re.compile(r"\$\{file\(\.\./config/\$\{(?:sls:stage|opt:stage[^}]*)\}\.json\):(\w+)\}")
 
 
@@ -199,3 +202,207 @@ def test_every_consumer_reads_its_queue_with_partial_batch_responses(service, re
             assert reads >= CONSUME_ACTIONS, key
             consumers.append((_local_name(service, properties["QueueName"]), function["handler"], sqs["batchSize"]))
     assert sorted(consumers) == sorted(CONSUMERS)
+
+
+def _http_events(service: dict):
+    for key, function in service["functions"].items():
+        for event in function.get("events", []):
+            if "httpApi" in event:
+                yield key, event["httpApi"]
+
+
+def test_routes_need_a_token_unless_listed_as_public(service, resources):
+    authorizers = service["provider"]["httpApi"].get("authorizers", {})
+    public = set(ANSWERS.get("public_routes") or [])
+    pools = _of_type(resources, "AWS::Cognito::UserPool")
+    if not pools:
+        assert not authorizers and not public, "an authorizer or public routes without a user pool"
+    for key, event in _http_events(service):
+        route = f"{event['method']} {event['path']}"
+        if not pools or route in public:
+            assert "authorizer" not in event, f"{key}: {route} should not need a token"
+        else:
+            assert event.get("authorizer") == {"name": "cognito"}, f"{key}: {route} has no authorizer"
+    if pools:
+        (pool,) = pools
+        (client,) = _of_type(resources, "AWS::Cognito::UserPoolClient")
+        cognito = authorizers["cognito"]
+        assert cognito["type"] == "jwt"
+        assert cognito["identitySource"] == "$request.header.Authorization"
+        assert cognito["audience"] == [{"Ref": client}], "tokens are checked against the API's client"
+        assert {"Ref": pool} in cognito["issuerUrl"]["Fn::Join"][1], "tokens must come from this user pool"
+
+
+def test_user_pool_is_admin_only_strong_and_kept(resources):
+    for key, resource in resources.items():
+        if resource["Type"] == "AWS::Cognito::UserPool":
+            properties = resource["Properties"]
+            assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain", key
+            assert properties["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True, key
+            assert properties["UsernameAttributes"] == ["email"], key
+            policy = properties["Policies"]["PasswordPolicy"]
+            assert policy["MinimumLength"] >= 12, key
+            assert all(policy[f"Require{kind}"] for kind in ("Lowercase", "Uppercase", "Numbers", "Symbols"))
+            assert properties["MfaConfiguration"] == "OPTIONAL", key
+            assert properties["DeletionProtection"] == {"Fn::If": ["Production", "ACTIVE", "INACTIVE"]}, key
+        if resource["Type"] == "AWS::Cognito::UserPoolClient":
+            properties = resource["Properties"]
+            assert properties["GenerateSecret"] is False, key
+            assert set(properties["ExplicitAuthFlows"]) == {"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+            assert properties["PreventUserExistenceErrors"] == "ENABLED", key
+
+
+def _arn(logical_id: str) -> dict:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def _objects(logical_id: str) -> dict:
+    return {"Fn::Join": ["", [_arn(logical_id), "/*"]]}
+
+
+def test_buckets_are_private_encrypted_tls_only_and_kept(resources):
+    policies = _of_type(resources, "AWS::S3::BucketPolicy")
+    for key, resource in resources.items():
+        if resource["Type"] != "AWS::S3::Bucket":
+            continue
+        properties = resource["Properties"]
+        assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain", key
+        (encryption,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256", key
+        assert set(properties["PublicAccessBlockConfiguration"].values()) == {True}, key
+        assert len(properties["PublicAccessBlockConfiguration"]) == 4, key
+        assert properties["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}], key
+        # Old versions are kept (and paid for) in production only.
+        versioning = {"Fn::If": ["Production", {"Status": "Enabled"}, {"Ref": "AWS::NoValue"}]}
+        assert properties["VersioningConfiguration"] == versioning, key
+        (rule,) = properties["LifecycleConfiguration"]["Rules"]
+        assert rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 7, key
+        assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90, key
+        (policy,) = [p for p in policies.values() if p["Bucket"] == {"Ref": key}]
+        (statement,) = policy["PolicyDocument"]["Statement"]
+        assert (statement["Effect"], statement["Principal"], statement["Action"]) == ("Deny", "*", "s3:*"), key
+        assert statement["Resource"] == [_arn(key), _objects(key)], key
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, key
+
+
+def test_file_functions_reach_objects_only(resources):
+    for key, resource in resources.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for statement in _statements(resource):
+            if any(action.startswith("s3:") for action in statement["Action"]):
+                bucket = statement["Resource"]["Fn::Join"][1][0]["Fn::GetAtt"][0]
+                assert statement["Resource"] == _objects(bucket), f"{key}: s3 actions on more than objects"
+
+
+def _pattern(resource_or_event: dict) -> tuple[list[str], list[str]]:
+    return resource_or_event["source"], resource_or_event["detail-type"]
+
+
+def test_each_subscriber_rule_targets_its_function_only(service, resources):
+    buses = _of_type(resources, "AWS::Events::EventBus")
+    for key, function in service["functions"].items():
+        for event in function.get("events", []):
+            if "eventBridge" not in event:
+                continue
+            rule = event["eventBridge"]
+            # A bus of this stack, referenced (a name string would make the framework create one).
+            assert rule["eventBus"]["Ref"] in buses, key
+            assert rule["name"] == function["name"], f"{key}: the rule is named after its function"
+            sources, detail_types = _pattern(rule["pattern"])
+            assert sources and sources == sorted(sources), key
+            assert detail_types and detail_types == sorted(detail_types), key
+            assert rule["retryPolicy"] == {"maximumRetryAttempts": 4, "maximumEventAge": 3600}, key
+            # A subscriber only logs (and traces): no data-access policy on its role.
+            names = [policy["PolicyName"] for policy in resources[function["role"]]["Properties"]["Policies"]]
+            assert names == ["logs-and-traces"], key
+
+
+def test_only_the_notify_rule_may_publish_to_the_topic(resources):
+    topics = _of_type(resources, "AWS::SNS::Topic")
+    assert not _of_type(resources, "AWS::SNS::Subscription"), "subscriptions are the team's, not the template's"
+    rules = _of_type(resources, "AWS::Events::Rule")
+    for topic in topics:
+        (rule,) = [key for key, rule in rules.items() if rule["Targets"][0]["Arn"] == {"Ref": topic}]
+        assert len(rules[rule]["Targets"]) == 1
+        assert rules[rule]["EventBusName"]["Ref"] in _of_type(resources, "AWS::Events::EventBus")
+        sources, detail_types = _pattern(rules[rule]["EventPattern"])
+        assert sources == sorted(sources) and detail_types == sorted(detail_types)
+        policies = _of_type(resources, "AWS::SNS::TopicPolicy").values()
+        (policy,) = [p for p in policies if p["Topics"] == [{"Ref": topic}]]
+        (statement,) = policy["PolicyDocument"]["Statement"]
+        assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+        assert (statement["Effect"], statement["Action"]) == ("Allow", "sns:Publish")
+        assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": _arn(rule)}}
+
+
+def test_parameter_holds_settings_and_the_secret_no_value(resources):
+    for key, parameter in _of_type(resources, "AWS::SSM::Parameter").items():
+        assert parameter["Type"] == "String", f"{key}: settings, not secrets"
+        assert isinstance(json.loads(parameter["Value"]), dict), key
+    for key, secret in _of_type(resources, "AWS::SecretsManager::Secret").items():
+        assert "SecretString" not in secret, f"{key}: a secret's value never goes in the template"
+        assert "GenerateSecretString" in secret, key
+
+
+# What `make dev` creates for the backing services: each matches its counterpart in serverless.yml.
+
+
+def test_protected_routes_match_the_ones_local_development_checks(service):
+    protected = {f"{event['method']} {event['path']}" for _, event in _http_events(service) if "authorizer" in event}
+    assert protected == PROTECTED_ROUTES
+
+
+def test_buckets_match_the_ones_local_development_creates(service, resources):
+    variables = {key: variable for variable, key in _variables(service, "Ref").items()}
+    declared = {
+        _local_name(service, bucket["BucketName"]): variables[key]
+        for key, bucket in _of_type(resources, "AWS::S3::Bucket").items()
+    }
+    assert declared == getattr(env, "BUCKETS", {})
+
+
+def test_event_rules_match_the_ones_local_development_creates(service, resources):
+    declared, subscribers = {}, []
+    for function in service["functions"].values():
+        for event in function.get("events", []):
+            if "eventBridge" in event:
+                name = _local_name(service, event["eventBridge"]["name"])
+                declared[name] = _pattern(event["eventBridge"]["pattern"])
+                subscribers.append((name, function["handler"]))
+    for rule in _of_type(resources, "AWS::Events::Rule").values():
+        declared[_local_name(service, rule["Name"])] = _pattern(rule["EventPattern"])
+    rules = getattr(env, "EVENT_RULES", {})  # local/env.py has rules only with the events service
+    local = {name: (sorted(sources), sorted(types)) for name, (sources, types) in rules.items()}
+    assert declared == local
+    assert sorted(subscribers) == sorted(SUBSCRIBERS)
+    buses = [_local_name(service, bus["Name"]) for bus in _of_type(resources, "AWS::Events::EventBus").values()]
+    assert buses == ([env.EVENT_BUS] if rules else [])
+
+
+def test_user_pool_matches_the_one_local_development_creates(service, resources):
+    pools = [_local_name(service, p["UserPoolName"]) for p in _of_type(resources, "AWS::Cognito::UserPool").values()]
+    clients = [
+        _local_name(service, c["ClientName"]) for c in _of_type(resources, "AWS::Cognito::UserPoolClient").values()
+    ]
+    assert [*pools, *clients] == ([env.USER_POOL, env.APP_CLIENT] if pools else [])
+
+
+def test_parameters_and_secrets_match_the_ones_local_development_creates(service, resources):
+    variables = {key: variable for variable, key in _variables(service, "Ref").items()}
+    parameters = {
+        _local_name(service, p["Name"]): (variables[key], p["Value"])
+        for key, p in _of_type(resources, "AWS::SSM::Parameter").items()
+    }
+    assert parameters == getattr(env, "PARAMETERS", {})
+    # The secret's variable holds its name (Ref would give its ARN), so it is written out.
+    by_name = {
+        _local_name(service, value): variable
+        for function in service["functions"].values()
+        for variable, value in (function.get("environment") or {}).items()
+        if isinstance(value, str)
+    }
+    secrets = {_local_name(service, s["Name"]) for s in _of_type(resources, "AWS::SecretsManager::Secret").values()}
+    local = getattr(env, "SECRETS", {})
+    assert secrets == set(local)
+    assert {name: by_name[name] for name in secrets} == {name: variable for name, (variable, _) in local.items()}
