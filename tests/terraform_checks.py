@@ -7,11 +7,15 @@ checkov), offline: providers come from a local mirror, never from the registry.
 resulting state to the shared inventory (tests/iac_inventory.py). An apply is used rather than
 a plan because a plan leaves every ARN unknown (roles, policies, route targets, schedule
 targets); after an apply they are the values the provider read back, so routes, schedules and
-IAM statements are followed by their real references. Nothing reaches AWS: credentials are
-fake and every endpoint is the emulator's. It takes 30 to 40 seconds per stage, most of it the
-AWS provider starting (three times) and its five-second wait after creating each function; with
-the sqs service, 75 to 95: the provider polls a new queue for about 25 seconds until its
-attributes read back, and a job queue is created only once its dead-letter queue exists.
+IAM statements are followed by their real references (event rule targets and the permissions
+that let them invoke, JWT routes and the authorizer that trusts the user pool's client, bucket
+settings and policies). Nothing reaches AWS: credentials are fake and every endpoint is the
+emulator's. It takes 30 to 40 seconds per stage, most of it the AWS provider starting (three
+times) and its five-second wait after creating each function; with the sqs service, 75 to 95:
+the provider polls a new queue for about 25 seconds until its attributes read back, and a job
+queue is created only once its dead-letter queue exists. With the s3 service a bucket's
+lifecycle configuration is the longest wait, about 55 seconds (the provider re-reads it every
+five seconds until it calls the rules stable, against AWS too), in parallel with the queues.
 """
 
 from __future__ import annotations
@@ -59,7 +63,10 @@ provider "aws" {{
 }}
 """
 # Services the rendered infra/ uses (the override routes any other to the emulator too).
-ENDPOINTS = ("apigatewayv2", "cloudwatchlogs", "dynamodb", "iam", "lambda", "s3", "scheduler", "sqs", "sts")
+ENDPOINTS = (
+    "apigatewayv2", "cloudwatchlogs", "cognitoidp", "dynamodb", "events", "iam", "lambda", "s3", "scheduler",
+    "secretsmanager", "sns", "sqs", "ssm", "sts",
+)  # fmt: skip
 
 # The AWS provider uploads `filename` code one function at a time and then waits five seconds
 # for each; the same zips read from (emulated) S3 are created in parallel. The zips are still
@@ -272,10 +279,14 @@ def reduce_state(state: dict[str, Any]) -> dict[str, Any]:
         permissions[attachment["role"]][f"managed:{attachment['policy_arn']}"].add("*")
 
     integrations = {i["id"]: i["integration_uri"] for i in by_type["aws_apigatewayv2_integration"]}
+    authorizers = _jwt_authorizers(by_type)
     triggers: dict[str, list[str]] = defaultdict(list)  # invoke ARN or function ARN -> triggers
     for route in by_type["aws_apigatewayv2_route"]:
         uri = integrations.get(route["target"].removeprefix("integrations/"), route["target"])
-        triggers[uri].append(route["route_key"])
+        authorized = route.get("authorization_type") == "JWT"
+        if authorized and route.get("authorizer_id") not in authorizers:
+            raise checks.CheckFailed(f"route {route['route_key']}: JWT without the user pool's authorizer")
+        triggers[uri].append(route["route_key"] + (" jwt" if authorized else ""))
     for schedule in by_type["aws_scheduler_schedule"]:
         timezone = schedule["schedule_expression_timezone"]
         triggers[_block(schedule, "target")["arn"]].append(
@@ -288,6 +299,8 @@ def reduce_state(state: dict[str, Any]) -> dict[str, Any]:
         reports = "ReportBatchItemFailures" in (mapping.get("function_response_types") or [])
         text = f"queue {source} batch {mapping['batch_size']}" + (" report-failures" if reports else "")
         triggers[resource_key(mapping["function_arn"])].append(text)  # function:<name>, qualified or not
+
+    topics = _event_targets(by_type, triggers)
 
     role_users = defaultdict(list)
     for function in by_type["aws_lambda_function"]:
@@ -340,7 +353,150 @@ def reduce_state(state: dict[str, Any]) -> dict[str, Any]:
     }
     if by_type["aws_sqs_queue"]:
         out["queues"] = {queue["name"]: _queue(queue) for queue in by_type["aws_sqs_queue"]}
+    if by_type["aws_s3_bucket"]:
+        out["buckets"] = _buckets(by_type)
+    if by_type["aws_cloudwatch_event_bus"]:
+        out["event_bus"] = _one(by_type, "aws_cloudwatch_event_bus")["name"]
+    if by_type["aws_sns_topic"]:
+        out["topics"] = topics
+    if by_type["aws_cognito_user_pool"]:
+        pool, client = _one(by_type, "aws_cognito_user_pool"), _one(by_type, "aws_cognito_user_pool_client")
+        out["auth"] = {"user_pool": pool["name"], "client": client["name"]}
+    if by_type["aws_ssm_parameter"]:
+        out["parameters"] = sorted(parameter["name"] for parameter in by_type["aws_ssm_parameter"])
+    if by_type["aws_secretsmanager_secret"]:
+        out["secrets"] = sorted(secret["name"] for secret in by_type["aws_secretsmanager_secret"])
+    if by_type["aws_secretsmanager_secret_version"]:  # the value is set by hand, never by the IaC
+        raise checks.CheckFailed(
+            "a secret value is rendered in the configuration (aws_secretsmanager_secret_version)"
+        )
     return out
+
+
+def _one(by_type: dict[str, list[dict[str, Any]]], kind: str) -> dict[str, Any]:
+    if len(by_type[kind]) != 1:
+        raise checks.CheckFailed(f"expected one {kind}, found {len(by_type[kind])}")
+    return by_type[kind][0]
+
+
+def _jwt_authorizers(by_type: dict[str, list[dict[str, Any]]]) -> set[str]:
+    """Ids of the JWT authorizers that trust exactly the user pool's API client."""
+    pools = {pool["id"]: pool for pool in by_type["aws_cognito_user_pool"]}
+    clients = {client["id"]: client["user_pool_id"] for client in by_type["aws_cognito_user_pool_client"]}
+    trusted = set()
+    for authorizer in by_type["aws_apigatewayv2_authorizer"]:
+        jwt = _block(authorizer, "jwt_configuration")
+        pool_id = jwt.get("issuer", "").rsplit("/", 1)[-1]
+        audience = jwt.get("audience") or []
+        if (
+            authorizer["authorizer_type"] == "JWT"
+            and pool_id in pools
+            and jwt["issuer"] == f"https://{pools[pool_id]['endpoint']}"
+            and audience
+            and all(clients.get(client) == pool_id for client in audience)
+            and authorizer["identity_sources"] == ["$request.header.Authorization"]
+        ):
+            trusted.add(authorizer["id"])
+    return trusted
+
+
+def _event_targets(
+    by_type: dict[str, list[dict[str, Any]]], triggers: dict[str, list[str]]
+) -> dict[str, dict[str, list[str]]]:
+    """Adds each rule that targets a function (allowed to invoke it from that rule) to
+    ``triggers``; returns, per topic, what the rules that target it match (a topic whose
+    policy does not let that rule publish is an error)."""
+    by_name = {(rule["event_bus_name"], rule["name"]): rule for rule in by_type["aws_cloudwatch_event_rule"]}
+    allowed = {
+        (resource_key(permission["function_name"]).removeprefix("function:"), permission["source_arn"])
+        for permission in by_type["aws_lambda_permission"]
+        if permission["principal"] == "events.amazonaws.com"
+        and permission["action"] == "lambda:InvokeFunction"
+    }
+    functions = {function["arn"]: function["function_name"] for function in by_type["aws_lambda_function"]}
+    topic_arns = {topic["arn"]: topic["name"] for topic in by_type["aws_sns_topic"]}
+    publishers = {
+        policy["arn"]: _publishing_rules(policy["policy"]) for policy in by_type["aws_sns_topic_policy"]
+    }
+    topics: dict[str, dict[str, list[str]]] = {
+        name: {"sources": [], "detail_types": []} for name in topic_arns.values()
+    }
+    for target in by_type["aws_cloudwatch_event_target"]:
+        rule = by_name[(target["event_bus_name"], target["rule"])]
+        pattern = json.loads(rule["event_pattern"] or "{}")
+        sources, detail_types = sorted(pattern.get("source", [])), sorted(pattern.get("detail-type", []))
+        if target["arn"] in functions and (functions[target["arn"]], rule["arn"]) in allowed:
+            text = f"event {rule['event_bus_name']} {','.join(sources)} {','.join(detail_types)}"
+            triggers[target["arn"]].append(text)
+        elif target["arn"] in topic_arns:
+            if rule["arn"] not in publishers.get(target["arn"], set()):
+                raise checks.CheckFailed(
+                    f"topic {topic_arns[target['arn']]}: rule {rule['name']} may not publish"
+                )
+            topic = topics[topic_arns[target["arn"]]]
+            topic["sources"] = sorted({*topic["sources"], *sources})
+            topic["detail_types"] = sorted({*topic["detail_types"], *detail_types})
+    return topics
+
+
+def _publishing_rules(policy: str) -> set[str]:
+    """The rule ARNs a topic policy lets EventBridge publish from (aws:SourceArn)."""
+    out = set()
+    for statement in _as_list(json.loads(policy)["Statement"]):
+        principal = statement.get("Principal", {})
+        if (
+            statement.get("Effect") == "Allow"
+            and _as_list(principal.get("Service") if isinstance(principal, dict) else None)
+            == ["events.amazonaws.com"]
+            and _as_list(statement.get("Action")) == ["sns:Publish"]
+        ):
+            source = statement.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn")
+            out.update(_as_list(source) if source else [])
+    return out
+
+
+def _buckets(by_type: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Each bucket with what its separate configuration resources (versioning, encryption,
+    public access block, policy) applied to it."""
+
+    def of(kind: str) -> dict[str, dict[str, Any]]:
+        return {item["bucket"]: item for item in by_type[kind]}
+
+    versioning, encryption = (
+        of("aws_s3_bucket_versioning"),
+        of("aws_s3_bucket_server_side_encryption_configuration"),
+    )
+    blocks, policies = of("aws_s3_bucket_public_access_block"), of("aws_s3_bucket_policy")
+    keys = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+    out = {}
+    for bucket in by_type["aws_s3_bucket"]:
+        name, arn = bucket["bucket"], bucket["arn"]
+        status = _block(versioning.get(name, {}), "versioning_configuration").get("status")
+        rule = _block(encryption.get(name, {}), "rule")
+        out[name] = {
+            "versioning": status == "Enabled",
+            "encryption": _block(rule, "apply_server_side_encryption_by_default").get("sse_algorithm", ""),
+            "public_access_blocked": all(blocks.get(name, {}).get(key) is True for key in keys),
+            "tls_only": name in policies and _denies_plain_http(policies[name]["policy"], arn),
+        }
+    return out
+
+
+def _denies_plain_http(policy: str, bucket_arn: str) -> bool:
+    """Whether the policy denies every s3 action on the bucket and its objects to everyone
+    when the request is not over TLS."""
+    for statement in _as_list(json.loads(policy)["Statement"]):
+        condition = statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")
+        principal = statement.get("Principal")
+        if (
+            statement.get("Effect") == "Deny"
+            and principal in ("*", {"AWS": "*"}, {"AWS": ["*"]})
+            and _as_list(statement.get("Action")) == ["s3:*"]
+            and {bucket_arn, f"{bucket_arn}/*"} <= set(_as_list(statement.get("Resource")))
+            and _as_list(condition) == ["false"]
+        ):
+            return True
+    return False
 
 
 def _table(table: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The Terraform configuration agrees with the stage configs, the state backends and the local routes and queues.
+"""The Terraform configuration agrees with the stage configs, the state backends and the local dev server.
 
 These run without Terraform: `terraform fmt` (checked by `make validate`) keeps the .tf files in
 one canonical layout, so the module inputs rendered from the service model read reliably.
@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from local.routes import ADMIN_JOBS, CONSUMERS, ROUTES
+from local.routes import ADMIN_JOBS, CONSUMERS, PROTECTED_ROUTES, ROUTES, SUBSCRIBERS
 
 INFRA = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((INFRA.parent / "config").glob("*.json"))
 TYPES = {"string": str, "number": (int, float), "bool": bool}
 # A consumer's `queue = { resource = "<key>", batch_size = <n> }`, as main.tf writes it.
 CONSUMER_QUEUE = re.compile(r'^\s*queue\s*=\s*\{ resource = "(\w+)", batch_size = (\d+) \}$', re.M)
+# A subscriber's `events = {` object (the bus and what its rule matches).
+SUBSCRIBER_EVENTS = re.compile(r"^\s*events = \{$", re.M)
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +62,35 @@ def _number(body: str, name: str) -> int | None:
     """A whole-number attribute written directly in ``body``."""
     match = re.search(rf"^\s*{name}\s*=\s*(\d+)$", _own(body), re.M)
     return int(match[1]) if match else None
+
+
+def _resource(source: str, kind: str, name: str = r"\w+", block: str = "resource") -> str:
+    """The body of one `resource "<kind>" "<name>"` block (or data block; the first that matches)."""
+    match = re.search(rf'^{block} "{kind}" "{name}" \{{\n(.*?)^\}}', source, re.M | re.S)
+    assert match, f"no {block} {kind}.{name}"
+    return match[1]
+
+
+def _lines(body: str) -> set[str]:
+    """The lines of a block without comments or `terraform fmt` alignment, to look settings up."""
+    return {" ".join(re.sub(r"\s+#.*$", "", line).split()) for line in body.splitlines()}
+
+
+@pytest.fixture(scope="module")
+def domain_module() -> str:
+    """modules/domain: every .tf file (bucket.tf only with the s3 service)."""
+    return "\n".join(path.read_text() for path in sorted((INFRA / "modules" / "domain").glob("*.tf")))
+
+
+@pytest.fixture(scope="module")
+def slug(source) -> str:
+    return re.search(r'^\s*service\s*=\s*"([^"]+)"', source, re.M)[1]  # providers.tf default tags
+
+
+@pytest.fixture(scope="module")
+def functions(source) -> dict[str, str]:
+    """Function key -> the body of its object: every object in main.tf with a handler."""
+    return {key: body for key, body in _objects(source).items() if _attribute(body, "handler")}
 
 
 @pytest.fixture(scope="module")
@@ -115,27 +146,146 @@ def test_backends_are_the_stages():
     }
 
 
-def test_routes_match_the_local_routes(source):
+def test_routes_match_the_local_routes(functions):
     declared = set()
-    for body in _objects(source).values():
+    for body in functions.values():
         route, handler = _attribute(body, "route"), _attribute(body, "handler")
-        if route and handler:
+        if route:
             method, path = route.split(" ", 1)
             declared.add((method, path, handler))
     assert declared == set(ROUTES)
 
 
-def test_admin_jobs_match_the_local_jobs(source):
+def test_admin_jobs_match_the_local_jobs(functions):
     declared = {
         key: (_attribute(body, "handler"), _attribute(body, "suffix"))
-        for key, body in _objects(source).items()
-        if _attribute(body, "handler") and not _attribute(body, "route") and not CONSUMER_QUEUE.search(body)
+        for key, body in functions.items()
+        if not _attribute(body, "route") and not CONSUMER_QUEUE.search(body) and not SUBSCRIBER_EVENTS.search(body)
     }
     assert declared == ADMIN_JOBS
 
 
-def test_consumers_match_the_local_consumers(source, queues, consumers):
-    slug = re.search(r'^\s*service\s*=\s*"([^"]+)"', source, re.M)[1]  # providers.tf default tags
+def test_protected_routes_match_the_local_server(source, functions):
+    """With a user pool, every route needs a token except those marked public; `make dev` agrees."""
+    routes = {_attribute(body, "route"): body for body in functions.values() if _attribute(body, "route")}
+    public = {route for route, body in routes.items() if re.search(r"^\s*public\s*=\s*true$", _own(body), re.M)}
+    has_authorizer = 'resource "aws_apigatewayv2_authorizer"' in source
+    assert public <= set(routes)
+    assert (set(routes) - public if has_authorizer else set()) == PROTECTED_ROUTES
+    if not has_authorizer:
+        assert not public, "public routes only mean something with the cognito authorizer"
+
+
+def test_routes_use_the_authorizer_unless_public(source, domain_module):
+    route = _lines(_resource(domain_module, "aws_apigatewayv2_route"))
+    protected = "var.api.authorizer_id != null && !each.value.public"
+    assert f'authorization_type = {protected} ? "JWT" : "NONE"' in route
+    assert f"authorizer_id = {protected} ? var.api.authorizer_id : null" in route
+    calls = re.findall(r'^module "\w+" \{\n\s*source = "\./modules/domain"\n(.*?)^\}', source, re.M | re.S)
+    assert calls
+    if 'resource "aws_apigatewayv2_authorizer"' not in source:
+        assert all("authorizer_id" not in body for body in calls)
+        return
+    for body in calls:  # every domain's routes sit behind the one authorizer
+        assert "authorizer_id = aws_apigatewayv2_authorizer.cognito.id" in body
+    authorizer = _lines(_resource(source, "aws_apigatewayv2_authorizer", "cognito"))
+    assert {'authorizer_type = "JWT"', 'identity_sources = ["$request.header.Authorization"]'} <= authorizer
+    assert {'issuer = "https://${aws_cognito_user_pool.users.endpoint}"'} <= authorizer
+    assert {"audience = [aws_cognito_user_pool_client.api.id]"} <= authorizer
+    client = _lines(_resource(source, "aws_cognito_user_pool_client", "api"))
+    assert {"generate_secret = false", 'prevent_user_existence_errors = "ENABLED"'} <= client
+    pool = _lines(_resource(source, "aws_cognito_user_pool", "users"))
+    assert {"allow_admin_create_user_only = true", "minimum_length = 12", "prevent_destroy = true"} <= pool
+
+
+def test_buckets_are_private_encrypted_and_tls_only(source, domain_module):
+    if not re.search(r"^\s*bucket\s*=\s*\{ key = ", source, re.M):
+        assert 'resource "aws_s3_bucket"' not in domain_module
+        return
+    block = _lines(_resource(domain_module, "aws_s3_bucket_public_access_block"))
+    for setting in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"):
+        assert f"{setting} = true" in block
+    ownership = _lines(_resource(domain_module, "aws_s3_bucket_ownership_controls"))
+    assert 'object_ownership = "BucketOwnerEnforced"' in ownership  # no ACLs
+    encryption = _resource(domain_module, "aws_s3_bucket_server_side_encryption_configuration")
+    assert 'sse_algorithm = "AES256"' in _lines(encryption)
+    versioning = _lines(_resource(domain_module, "aws_s3_bucket_versioning"))
+    assert 'status = var.production ? "Enabled" : "Disabled"' in versioning
+    lifecycle = _lines(_resource(domain_module, "aws_s3_bucket_lifecycle_configuration"))
+    assert {"days_after_initiation = 7", "noncurrent_days = 90"} <= lifecycle
+    assert "prevent_destroy = true" in _lines(_resource(domain_module, "aws_s3_bucket"))
+    # The bucket policy denies every request that is not over TLS, to everyone.
+    policy = _lines(_resource(domain_module, "aws_iam_policy_document", "bucket", block="data"))
+    assert {'effect = "Deny"', 'actions = ["s3:*"]', 'variable = "aws:SecureTransport"', 'values = ["false"]'} <= policy
+    assert 'resources = [aws_s3_bucket.this.arn, "${aws_s3_bucket.this.arn}/*"]' in policy
+
+
+def test_object_grants_are_on_the_objects(source, domain_module):
+    """A grant marked objects (a bucket's) is on <bucket arn>/*, and only bucket grants are marked."""
+    assert '"${local.resources[grant.resource].arn}${grant.objects ? "/*" : ""}"' in domain_module
+    buckets = set(re.findall(r'^\s*bucket\s*=\s*\{ key = "(\w+)", name_suffix = "[^"]+" \}$', source, re.M))
+    marked = set(re.findall(r'\{ resource = "(\w+)", actions = \[[^]]*\], objects = true \}', source))
+    assert marked <= buckets
+    for key in buckets:  # nothing is granted on a bucket itself
+        assert not re.search(rf'\{{ resource = "{key}", actions = \[[^]]*\] \}}', source), key
+
+
+def test_subscribers_match_the_local_subscribers(functions, slug):
+    declared = {
+        (f"{slug}-local-{_attribute(body, 'suffix')}", _attribute(body, "handler"))
+        for body in functions.values()
+        if SUBSCRIBER_EVENTS.search(body)
+    }
+    assert declared == set(SUBSCRIBERS)
+
+
+def test_each_subscriber_rule_invokes_only_its_function(domain_module):
+    rule = _lines(_resource(domain_module, "aws_cloudwatch_event_rule", "subscriber"))
+    assert {"for_each = local.subscribers", "event_bus_name = local.resources[each.value.events.bus].name"} <= rule
+    assert 'name = "${var.prefix}-${each.value.suffix}"' in rule  # named like its function
+    target = _lines(_resource(domain_module, "aws_cloudwatch_event_target", "subscriber"))
+    assert {"for_each = local.subscribers", "arn = module.function[each.key].arn"} <= target
+    assert {"maximum_retry_attempts = 4", "maximum_event_age_in_seconds = 3600"} <= target
+    permission = _lines(_resource(domain_module, "aws_lambda_permission", "events"))
+    assert {'principal = "events.amazonaws.com"', "function_name = module.function[each.key].name"} <= permission
+    assert "source_arn = aws_cloudwatch_event_rule.subscriber[each.key].arn" in permission
+
+
+def test_only_the_notify_rule_publishes_to_the_topic(source):
+    if 'resource "aws_sns_topic"' not in source:
+        return
+    target = _lines(_resource(source, "aws_cloudwatch_event_target", "notify"))
+    assert "arn = aws_sns_topic.notifications.arn" in target
+    policy = _lines(_resource(source, "aws_iam_policy_document", "notifications", block="data"))
+    assert {'actions = ["sns:Publish"]', 'identifiers = ["events.amazonaws.com"]'} <= policy
+    assert {'variable = "aws:SourceArn"', "values = [aws_cloudwatch_event_rule.notify.arn]"} <= policy
+    assert 'resource "aws_sns_topic_subscription"' not in source  # teams add their own
+
+
+def test_no_secret_value_is_in_the_configuration(source):
+    modules = "\n".join(path.read_text() for path in sorted(INFRA.glob("modules/*/*.tf")))
+    assert "aws_secretsmanager_secret_version" not in source + modules
+    if 'resource "aws_ssm_parameter"' in source:  # the team owns the value once it exists
+        parameter = _lines(_resource(source, "aws_ssm_parameter", "settings"))
+        assert {'type = "String"', "ignore_changes = [value]"} <= parameter
+
+
+def test_destroy_keeps_what_prevent_destroy_guards(source, domain_module):
+    """`make destroy` forgets exactly the resources that outlive a stage (and a bucket's settings)."""
+    tasks = (INFRA / "tasks.mk").read_text()
+    retained = re.compile(re.search(r"^RETAINED = '(.*)'$", tasks, re.M)[1].replace("$$", "$"))
+    guarded, others = [], []
+    for text, module in ((source, ""), (domain_module, "module.orders.")):
+        for kind, name, body in re.findall(r'^resource "(\w+)" "(\w+)" \{\n(.*?)^\}', text, re.M | re.S):
+            address = f"{module}{kind}.{name}" + ("[0]" if "count =" in body else "")
+            kept = "prevent_destroy = true" in body or kind.startswith("aws_s3_bucket_")
+            (guarded if kept else others).append(address)
+    assert guarded
+    assert all(retained.match(address) for address in guarded), guarded
+    assert not [address for address in others if retained.match(address)]
+
+
+def test_consumers_match_the_local_consumers(source, queues, consumers, slug):
     declared = {
         (f"{slug}-local-{_attribute(queues[queue], 'name_suffix')}", handler, batch_size)
         for queue, handler, batch_size in consumers.values()
@@ -173,6 +323,7 @@ def test_grants_and_variables_name_declared_resources(source):
     declared = set(re.findall(r'\bkey\s*=\s*"(\w+)"', source))  # the domains' tables and queues
     declared |= set(re.findall(r"^\s*(\w+)\s*=\s*\{ name = \S+, arn = \S+ \}$", source, re.M))  # shared ones
     used = set(re.findall(r'\{ resource = "(\w+)", actions = ', source))
+    used |= set(re.findall(r'^\s*bus\s*=\s*"(\w+)"$', source, re.M))  # the bus a subscriber's rule is on
     for name, body in _object_list(source):
         if name == "environment":
             used |= set(re.findall(r'^\s*[A-Z][A-Z0-9_]*\s*=\s*"(\w+)"$', body, re.M))

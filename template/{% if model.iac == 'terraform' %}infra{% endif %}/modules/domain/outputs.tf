@@ -15,8 +15,13 @@ output "queue" {
   }
 }
 
+output "bucket" {
+  description = "The domain's file bucket (name, arn), or null without the s3 service"
+  value       = var.bucket == null ? null : local.own[var.bucket.key]
+}
+
 output "resources" {
-  description = "What the domain owns by key (name, arn): its table and queues, for the admin jobs' grants and variables"
+  description = "What the domain owns by key (name, arn): its table, queues and bucket, for the admin jobs' grants and variables"
   value       = local.own
 }
 

@@ -35,8 +35,17 @@ variable "queue" {
   default = null
 }
 
+variable "bucket" {
+  description = "The domain's file bucket, <prefix>-<name_suffix> (service s3: bucket.tf is rendered with it)"
+  type = object({
+    key         = string
+    name_suffix = string
+  })
+  default = null
+}
+
 variable "shared" {
-  description = "The stage's resources outside the domain its functions may use (the idempotency table): key -> name, arn"
+  description = "The stage's resources outside the domain its functions may use (idempotency table, event bus, settings parameter): key -> name, arn"
   type = map(object({
     name = string
     arn  = string
@@ -45,15 +54,16 @@ variable "shared" {
 }
 
 variable "production" {
-  description = "Production stage: point-in-time recovery and deletion protection on the table"
+  description = "Production stage: point-in-time recovery and deletion protection on the table, versioning on the bucket"
   type        = bool
 }
 
 variable "api" {
-  description = "The stage's shared HTTP API the routes attach to"
+  description = "The stage's shared HTTP API the routes attach to, and its JWT authorizer (service cognito) or null"
   type = object({
     id            = string
     execution_arn = string
+    authorizer_id = optional(string)
   })
 }
 
@@ -77,18 +87,25 @@ variable "settings" {
 }
 
 variable "functions" {
-  description = "The domain's functions, from the service model: an HTTP route or a queue each; grants and environment name resources by key"
+  description = "The domain's functions, from the service model: an HTTP route, a queue or bus events each; grants and environment name resources by key"
   type = map(object({
     suffix      = string
     description = string
     handler     = string
     artifact    = string
     route       = optional(string)                                             # "<METHOD> <path>"
+    public      = optional(bool, false)                                        # a route reachable without a token
     queue       = optional(object({ resource = string, batch_size = number })) # a consumer
-    timeout     = optional(number)                                             # default: var.timeout
+    events = optional(object({                                                 # a subscriber: the bus and what its rule matches
+      bus          = string
+      sources      = list(string)
+      detail_types = list(string)
+    }))
+    timeout = optional(number) # default: var.timeout
     grants = list(object({
       resource = string
       actions  = list(string)
+      objects  = optional(bool, false) # a bucket's objects (<arn>/*), not the bucket
     }))
     environment = map(string)
   }))
