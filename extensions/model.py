@@ -97,6 +97,7 @@ IAC_TOOLS = {
 }
 
 ARCHITECTURE = "arm64"  # Graviton: cheaper per GB-second, and the layer is built for it
+LOCAL_STAGE = "local"  # the stage name `make dev` and the rendered tests use
 LAMBDA_NAME_MAX = 64  # also the limit of EventBridge Scheduler schedule names
 # Queue consumers (service "sqs"): each domain gets a work queue and a dead-letter queue.
 CONSUMER_TIMEOUT_S = 30
@@ -770,8 +771,10 @@ def build_model(answers: dict[str, Any]) -> Service:
     retention = answers.get("log_retention_days") or naming.default_retention(stage_names)
     tracing = bool(answers.get("tracing", True))
     paths = _paths(layout, pkg)
-    # What is left of a Lambda name after "<slug>-<longest stage>-".
-    budget = LAMBDA_NAME_MAX - len(slug) - 2 - max(len(s) for s in stage_names)
+    # What is left of a Lambda name after "<slug>-<longest stage>-"; `make dev` creates the same
+    # resources as stage "local", so its names must fit too.
+    longest_stage = max(len(s) for s in [*stage_names, LOCAL_STAGE])
+    budget = LAMBDA_NAME_MAX - len(slug) - 2 - longest_stage
     services = tuple(answers.get("services") or ("dynamodb",))
     domain_names = tuple(answers.get("domains") or ["orders"])
     shared_resources = _shared_resources(slug, services, domain_names)
@@ -779,7 +782,7 @@ def build_model(answers: dict[str, Any]) -> Service:
         slug=slug,
         services=services,
         budget=budget,
-        bucket_budget=BUCKET_NAME_MAX - len(slug) - 2 - max(len(s) for s in stage_names),
+        bucket_budget=BUCKET_NAME_MAX - len(slug) - 2 - longest_stage,
         domains=domain_names,
         public_routes=tuple(answers.get("public_routes") or ()) if "cognito" in services else (),
         idempotency=shared_resources.get("idempotency"),

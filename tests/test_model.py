@@ -273,6 +273,11 @@ def test_new_names_fit_aws_limits_for_the_longest_answers():
     )
     stage = "c" * 17
     assert all(len(service.resource_name(b, stage)) <= 63 for b in service.buckets)
+    # `make dev` and the rendered tests create the same resources as stage "local".
+    assert all(len(service.resource_name(b, "local")) <= 63 for b in service.buckets)
+    short = model(project_slug="a" * 32, domains=["b" * 24], stages=["prod"], services=ALL_SERVICES)
+    assert all(len(short.resource_name(b, "local")) <= 63 for b in short.buckets)
+    assert all(len(short.rule_name(f, "local")) <= 64 for f in short.subscribers)
     assert all(len(service.rule_name(f, stage)) <= 64 for f in service.subscribers)
     assert len({service.resource_name(b, stage) for b in service.buckets}) == 2
 
