@@ -20,11 +20,12 @@ from model import IAC_TOOLS, build_model
 ANSWER_SETS = {
     # The smallest service: one domain, one stage (which is production).
     "minimal": {"domains": ["orders"], "stages": ["live"], "tracing": False},
-    # Several domains, two stages, job queues, the single-package layout, another region.
+    # Several domains, two stages, every backing service, the single-package layout, another region.
     "several-domains": {
         "domains": ["orders", "payments", "customer_accounts"],
         "stages": ["dev", "prod"],
-        "services": ["dynamodb", "sqs"],
+        "services": ["dynamodb", "sqs", "s3", "events", "cognito", "secrets"],
+        "public_routes": ["GET /payments/{id}"],
         "layout": "single",
         "aws_region": "eu-west-1",
     },
