@@ -153,6 +153,13 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
         out["auth"] = {
             "user_pool": model.resource_name(model.user_pool, stage),
             "client": f"{model.prefix(stage)}-api",
+            # Fixed when the pool is created: every tool must make the same pool.
+            "sign_in": {
+                "username": ["email"],
+                "case_sensitive": False,
+                "admin_only": True,
+                "recovery": ["verified_email"],
+            },
         }
     if model.settings_parameter:
         out["parameters"] = [model.resource_name(model.settings_parameter, stage)]
@@ -660,6 +667,15 @@ def _services_inventory(r: _Resolver, of_type, props, topics: dict) -> dict[str,
     clients = sorted(r.name(k) for k in of_type("AWS::Cognito::UserPoolClient"))
     if pools or clients:
         out["auth"] = {"user_pool": ", ".join(pools), "client": ", ".join(clients)}
+        for pool in of_type("AWS::Cognito::UserPool").values():
+            properties = props(pool)
+            recovery = (properties.get("AccountRecoverySetting") or {}).get("RecoveryMechanisms", [])
+            out["auth"]["sign_in"] = sign_in(
+                properties.get("UsernameAttributes", []),
+                (properties.get("UsernameConfiguration") or {}).get("CaseSensitive", True),
+                (properties.get("AdminCreateUserConfig") or {}).get("AllowAdminCreateUserOnly", False),
+                [m["Name"] for m in sorted(recovery, key=lambda m: m.get("Priority", 0))],
+            )
     parameters = sorted(r.name(k) for k in of_type("AWS::SSM::Parameter"))
     if parameters:
         out["parameters"] = parameters
@@ -667,6 +683,16 @@ def _services_inventory(r: _Resolver, of_type, props, topics: dict) -> dict[str,
     if secrets:
         out["secrets"] = secrets
     return out
+
+
+def sign_in(username: list, case_sensitive: Any, admin_only: Any, recovery: list) -> dict[str, Any]:
+    """How users of a pool sign in, from the settings a pool cannot change after it is created."""
+    return {
+        "username": sorted(username),
+        "case_sensitive": _bool(case_sensitive),
+        "admin_only": _bool(admin_only),
+        "recovery": list(recovery),
+    }
 
 
 def _bool(value: Any) -> bool:

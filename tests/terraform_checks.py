@@ -35,6 +35,7 @@ from typing import Any
 
 import project_checks as checks
 from iac_inventory import resource_key
+from iac_inventory import sign_in as inventory_sign_in
 
 DEFAULT_PLUGIN_DIR = Path("/opt/tf-plugins")
 CODE_BUCKET = "terraform-inventory-code"
@@ -362,6 +363,15 @@ def reduce_state(state: dict[str, Any]) -> dict[str, Any]:
     if by_type["aws_cognito_user_pool"]:
         pool, client = _one(by_type, "aws_cognito_user_pool"), _one(by_type, "aws_cognito_user_pool_client")
         out["auth"] = {"user_pool": pool["name"], "client": client["name"]}
+        username = (pool.get("username_configuration") or [{}])[0]
+        admin = (pool.get("admin_create_user_config") or [{}])[0]
+        recovery = (pool.get("account_recovery_setting") or [{}])[0].get("recovery_mechanism") or []
+        out["auth"]["sign_in"] = inventory_sign_in(
+            pool.get("username_attributes") or [],
+            username.get("case_sensitive", True),
+            admin.get("allow_admin_create_user_only", False),
+            [m["name"] for m in sorted(recovery, key=lambda m: m.get("priority", 0))],
+        )
     if by_type["aws_ssm_parameter"]:
         out["parameters"] = sorted(parameter["name"] for parameter in by_type["aws_ssm_parameter"])
     if by_type["aws_secretsmanager_secret"]:
