@@ -111,6 +111,8 @@ IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateI
 
 # Files (service "s3"): a private bucket per domain, reached through presigned URLs.
 BUCKET_NAME_MAX = 63
+ACCOUNT_ID_LENGTH = 12  # bucket names end in "-<account id>"
+LOCAL_ACCOUNT = "123456789012"  # the emulator's account: `make dev` and the rendered tests
 BUCKET_UPLOAD_ACTIONS = ("s3:PutObject",)  # a presigned URL carries the signer's permissions
 BUCKET_DOWNLOAD_ACTIONS = ("s3:GetObject",)
 # Domain events (service "events"): one EventBridge bus; an SNS topic fans them out to people.
@@ -317,8 +319,16 @@ class Service:
     def table_name(self, resource: Resource, stage: str) -> str:
         return f"{self.prefix(stage)}-{resource.name_suffix}"
 
-    def resource_name(self, resource: Resource, stage: str) -> str:
-        """The physical name of any resource in one stage (parameters and secrets are paths)."""
+    def resource_name(self, resource: Resource, stage: str, account: str | None = None) -> str:
+        """The physical name of any resource in one stage (parameters and secrets are paths).
+
+        Bucket names are global across AWS, so they end in the account id (``account``: a number,
+        or the IaC expression for it such as ``${AWS::AccountId}``); nobody else can take them.
+        """
+        if resource.kind == "bucket":
+            if not account:
+                raise ValueError(f"The bucket {resource.logical_id} needs the account id in its name.")
+            return f"{self.prefix(stage)}-{resource.name_suffix}-{account}"
         if resource.kind == "parameter":
             return f"/{self.slug}/{stage}/{resource.name_suffix}"
         if resource.kind == "secret":
@@ -367,6 +377,11 @@ class Service:
     @property
     def public_routes(self) -> tuple[str, ...]:
         return tuple(f"{f.trigger.method} {f.trigger.path}" for f in self.http_functions if f.trigger.public)
+
+    @property
+    def local_account(self) -> str:
+        """The emulator's account id, which local bucket names end in."""
+        return LOCAL_ACCOUNT
 
     @property
     def runtime_settings_json(self) -> str:
@@ -782,7 +797,7 @@ def build_model(answers: dict[str, Any]) -> Service:
         slug=slug,
         services=services,
         budget=budget,
-        bucket_budget=BUCKET_NAME_MAX - len(slug) - 2 - longest_stage,
+        bucket_budget=BUCKET_NAME_MAX - len(slug) - 2 - longest_stage - 1 - ACCOUNT_ID_LENGTH,
         domains=domain_names,
         public_routes=tuple(answers.get("public_routes") or ()) if "cognito" in services else (),
         idempotency=shared_resources.get("idempotency"),
@@ -858,7 +873,7 @@ class ServiceModelHook(ContextHook):
             if "project_slug" not in answers or naming.slug_error(answers["project_slug"]):
                 return
             if naming.domains_error(answers.get("domains", ["orders"])) or naming.stages_error(
-                answers.get("stages", ["dev"])
+                answers.get("stages", ["dev"]), answers["project_slug"], answers.get("services", ())
             ):
                 return
             model = self._cache[key] = build_model(answers)

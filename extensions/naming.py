@@ -265,7 +265,11 @@ def domains_error(domains: object, previous: object = None) -> str:
 PREFIX_MAX = 50
 
 
-def stages_error(stages: object, slug: object = "") -> str:
+# Bucket names (63 characters) end in "-<12-digit account id>" and need room for the domain.
+BUCKET_PREFIX_MAX = 41
+
+
+def stages_error(stages: object, slug: object = "", services: object = ()) -> str:
     """Why the stage list is unusable, or ``""``; with ``slug``, also checks name room."""
     if isinstance(stages, list) and "local" in stages:
         return "The stage name 'local' is reserved for `make dev` on your machine: pick another name."
@@ -283,6 +287,12 @@ def stages_error(stages: object, slug: object = "") -> str:
             return (
                 f"'{prefix}' is {len(prefix)} characters; it prefixes every Lambda function name, which AWS "
                 f"limits to 64, so it may be at most {PREFIX_MAX}: shorten the stage name or the project slug."
+            )
+        if slug and "s3" in (services or ()) and len(prefix) > BUCKET_PREFIX_MAX:
+            return (
+                f"'{prefix}' is {len(prefix)} characters; with s3 it starts every bucket name, which AWS "
+                f"limits to 63 with the account id at its end, so it may be at most {BUCKET_PREFIX_MAX}: "
+                "shorten the stage name or the project slug."
             )
     return ""
 

@@ -65,7 +65,7 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
     is_production = stage == model.production_stage.name
     tables = {model.table_name(r, stage): r for r in model.tables}
     queues = {model.queue_name(r, stage): r for r in model.queues}
-    by_id = {r.logical_id: model.resource_name(r, stage) for r in model.resources}
+    by_id = {r.logical_id: model.resource_name(r, stage, ACCOUNT) for r in model.resources}
     kind_of = {r.logical_id: r.kind for r in model.resources}
     authorizer = model.user_pool is not None
     functions, log_groups = {}, {}
@@ -133,7 +133,7 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
     }
     if model.buckets:
         out["buckets"] = {
-            model.resource_name(bucket, stage): {
+            model.resource_name(bucket, stage, ACCOUNT): {
                 "versioning": is_production,  # old versions cost money; production keeps them
                 "encryption": "AES256",
                 "public_access_blocked": True,

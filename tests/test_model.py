@@ -219,7 +219,12 @@ def test_every_grant_is_on_a_resource_of_a_chosen_service_and_owned_or_shared():
 def test_s3_gives_each_domain_a_bucket_and_presigned_url_routes_with_object_grants():
     service = model(services=["dynamodb", "s3"])
     orders = service.domains[0]
-    assert service.resource_name(orders.bucket, "dev") == "order-service-dev-orders-files"
+    assert (
+        service.resource_name(orders.bucket, "dev", "111122223333")
+        == "order-service-dev-orders-files-111122223333"
+    )
+    with pytest.raises(ValueError, match="needs the account id"):
+        service.resource_name(orders.bucket, "dev")
     upload, download = orders.function("upload"), orders.function("download")
     assert (upload.trigger.method, upload.trigger.path) == ("POST", "/orders/{id}/files")
     assert (download.trigger.method, download.trigger.path) == ("GET", "/orders/{id}/files/{file_name}")
@@ -268,18 +273,19 @@ def test_secrets_are_named_per_stage_and_never_carry_a_value():
 
 
 def test_new_names_fit_aws_limits_for_the_longest_answers():
+    # With s3 the stages validator keeps "<slug>-<stage>" within 41 characters (bucket names).
     service = model(
-        project_slug="a" * 32, domains=["b" * 24, "orders"], stages=["c" * 17], services=ALL_SERVICES
+        project_slug="a" * 32, domains=["b" * 24, "orders"], stages=["c" * 8], services=ALL_SERVICES
     )
-    stage = "c" * 17
-    assert all(len(service.resource_name(b, stage)) <= 63 for b in service.buckets)
+    stage = "c" * 8
+    assert all(len(service.resource_name(b, stage, "1" * 12)) <= 63 for b in service.buckets)
     # `make dev` and the rendered tests create the same resources as stage "local".
-    assert all(len(service.resource_name(b, "local")) <= 63 for b in service.buckets)
+    assert all(len(service.resource_name(b, "local", "1" * 12)) <= 63 for b in service.buckets)
     short = model(project_slug="a" * 32, domains=["b" * 24], stages=["prod"], services=ALL_SERVICES)
-    assert all(len(short.resource_name(b, "local")) <= 63 for b in short.buckets)
+    assert all(len(short.resource_name(b, "local", "1" * 12)) <= 63 for b in short.buckets)
     assert all(len(short.rule_name(f, "local")) <= 64 for f in short.subscribers)
     assert all(len(service.rule_name(f, stage)) <= 64 for f in service.subscribers)
-    assert len({service.resource_name(b, stage) for b in service.buckets}) == 2
+    assert len({service.resource_name(b, stage, "1" * 12) for b in service.buckets}) == 2
 
 
 @pytest.mark.parametrize(

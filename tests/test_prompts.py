@@ -41,6 +41,10 @@ BAD_ANSWERS = [
         "is 55 characters; it prefixes every Lambda function name, which AWS limits to 64, so it may be "
         "at most 50: shorten the stage name or the project slug.",
     ),
+    (
+        {"project_slug": "a" * 32, "stages": ["dev", "preprodeu"], "services": ["dynamodb", "s3"]},
+        "'" + "a" * 32 + "-preprodeu' is 42 characters; with s3 it starts every bucket name",
+    ),
     ({"services": ["sqs"]}, "Select dynamodb: every domain keeps its records in its own DynamoDB table."),
     ({"services": []}, "Select dynamodb"),
     ({"services": ["dynamodb", "kafka"]}, "Invalid choice for 'services'"),

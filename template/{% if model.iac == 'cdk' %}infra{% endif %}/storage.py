@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, Aws, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_s3 as s3
@@ -75,12 +75,16 @@ def queue(
 
 
 def bucket(scope: Construct, construct_id: str, spec: model.Bucket, settings: StageSettings) -> s3.Bucket:
-    """A private bucket that outlives the stack: no ACLs, no public access, TLS only, versioned in production."""
+    """A private bucket that outlives the stack: no ACLs, no public access, TLS only, versioned in production.
+
+    Bucket names are global across AWS: ending in the deploying account's id (a token, resolved by
+    CloudFormation, so synth stays offline) keeps anyone else from taking them first.
+    """
     production = settings.is_production
     resource = s3.Bucket(
         scope,
         construct_id,
-        bucket_name=f"{settings.prefix}-{spec.name_suffix}",
+        bucket_name=f"{settings.prefix}-{spec.name_suffix}-{Aws.ACCOUNT_ID}",
         encryption=s3.BucketEncryption.S3_MANAGED,
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,

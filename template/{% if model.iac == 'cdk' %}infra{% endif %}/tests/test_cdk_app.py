@@ -23,6 +23,8 @@ BUCKETS = {d.bucket.logical_id: d.bucket for d in model.DOMAINS if d.bucket}
 SHARED = [model.EVENT_BUS, model.TOPIC, model.USER_POOL, model.SETTINGS_PARAMETER, model.REPORT_SECRET]
 # Every record of infra/model.py that becomes a named resource, by logical id.
 SPECS = {**TABLES, **QUEUES, **BUCKETS, **{spec.logical_id: spec for spec in SHARED if spec}}
+# Bucket names end in the deploying account's id, which the offline synth leaves to CloudFormation.
+ACCOUNT = "${AWS::AccountId}"
 # The property that holds the physical name, for the resources a statement or a mapping points at.
 NAME_PROPERTY = {
     "AWS::DynamoDB::Table": "TableName",
@@ -81,7 +83,16 @@ def named(template: dict, reference: dict) -> str:
         return named(template, inner) + ("/*" if parts[-1] == "/*" else "")
     logical_id = reference["Ref"] if "Ref" in reference else reference["Fn::GetAtt"][0]
     resource = template["Resources"][logical_id]
-    return resource["Properties"][NAME_PROPERTY[resource["Type"]]]
+    return text(resource["Properties"][NAME_PROPERTY[resource["Type"]]])
+
+
+def text(value: str | dict) -> str:
+    """A physical name as a string: a bucket's joins its prefix to the account id (written as ACCOUNT)."""
+    if isinstance(value, str):
+        return value
+    separator, parts = value["Fn::Join"]
+    assert all(isinstance(part, str) or part == {"Ref": "AWS::AccountId"} for part in parts), value
+    return separator.join(part if isinstance(part, str) else ACCOUNT for part in parts)
 
 
 def listed(value: object) -> list:
@@ -96,6 +107,8 @@ def physical(prefix: str, logical_id: str) -> str:
         return f"/{model.SERVICE}/{stage}/{spec.name_suffix}"
     if isinstance(spec, model.Secret):
         return f"{model.SERVICE}/{stage}/{spec.name_suffix}"
+    if isinstance(spec, model.Bucket):
+        return f"{prefix}-{spec.name_suffix}-{ACCOUNT}"
     return f"{prefix}-{spec.name_suffix}"
 
 
@@ -270,7 +283,7 @@ def test_consumers_read_their_queue_with_partial_batch_responses(synth):
 
 def test_buckets_are_private_tls_only_and_outlive_the_stack(synth):
     for prefix, template, production in stage_templates(synth):
-        buckets = {r["Properties"]["BucketName"]: r for r in resources(template, "AWS::S3::Bucket").values()}
+        buckets = {text(r["Properties"]["BucketName"]): r for r in resources(template, "AWS::S3::Bucket").values()}
         assert set(buckets) == {physical(prefix, logical_id) for logical_id in BUCKETS}
         for name, bucket in buckets.items():
             properties = bucket["Properties"]

@@ -25,6 +25,8 @@ CONSUME_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttri
 # The public routes are an answer of the template: `copier update --data 'public_routes=[...]'` changes them.
 ANSWERS = yaml.safe_load((INFRA.parent / ".copier-answers.yml").read_text())
 CONFIG_KEY = re.compile(r"\$\{file\(\.\./config/\$\{(?:sls:stage|opt:stage[^}]*)\}\.json\):(\w+)\}")
+# The account `make dev`'s emulator (moto) runs in: local bucket names end in it, as deployed ones end in theirs.
+LOCAL_ACCOUNT = "123456789012"
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +115,12 @@ def test_tables_are_retained(resources):
 
 
 def _local_name(service: dict, name: str) -> str:
-    """A physical name of serverless.yml as `make dev` names it: the stage is "local"."""
-    return name.replace("${self:service}", service["service"]).replace("${sls:stage}", env.STAGE)
+    """A physical name of serverless.yml as `make dev` names it: the stage is "local", the emulator's account."""
+    return (
+        name.replace("${self:service}", service["service"])
+        .replace("${sls:stage}", env.STAGE)
+        .replace("${AWS::AccountId}", LOCAL_ACCOUNT)
+    )
 
 
 def _of_type(resources: dict, kind: str) -> dict:
@@ -356,9 +362,11 @@ def test_protected_routes_match_the_ones_local_development_checks(service):
 def test_buckets_match_the_ones_local_development_creates(service, resources):
     variables = {key: variable for variable, key in _variables(service, "Ref").items()}
     declared = {
-        _local_name(service, bucket["BucketName"]): variables[key]
+        _local_name(service, bucket["BucketName"]["Fn::Sub"]): variables[key]
         for key, bucket in _of_type(resources, "AWS::S3::Bucket").items()
     }
+    # Bucket names are global across AWS: each ends in the deploying account's id.
+    assert all(name.endswith(f"-{LOCAL_ACCOUNT}") for name in declared), declared
     assert declared == getattr(env, "BUCKETS", {})
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from local import env as local_env
 from local.routes import ADMIN_JOBS, CONSUMERS, PROTECTED_ROUTES, ROUTES, SUBSCRIBERS
 
 INFRA = Path(__file__).resolve().parent.parent
@@ -17,6 +18,9 @@ CONFIGS = sorted((INFRA.parent / "config").glob("*.json"))
 TYPES = {"string": str, "number": (int, float), "bool": bool}
 # A consumer's `queue = { resource = "<key>", batch_size = <n> }`, as main.tf writes it.
 CONSUMER_QUEUE = re.compile(r'^\s*queue\s*=\s*\{ resource = "(\w+)", batch_size = (\d+) \}$', re.M)
+# A domain's `bucket = { key = "<key>", name = "<name>" }` input, as main.tf writes it.
+BUCKET = re.compile(r'^\s*bucket\s*=\s*\{ key = "(\w+)", name = "([^"]+)" \}$', re.M)
+ACCOUNT_ID = "${data.aws_caller_identity.current.account_id}"
 # A subscriber's `events = {` object (the bus and what its rule matches).
 SUBSCRIBER_EVENTS = re.compile(r"^\s*events = \{$", re.M)
 
@@ -220,10 +224,23 @@ def test_buckets_are_private_encrypted_and_tls_only(source, domain_module):
     assert 'resources = [aws_s3_bucket.this.arn, "${aws_s3_bucket.this.arn}/*"]' in policy
 
 
+def test_buckets_match_the_local_buckets(source, slug):
+    """Bucket names are global across AWS: each ends in the account id, here and in `make dev`."""
+    declared = [name for _, name in BUCKET.findall(source)]
+    local = getattr(local_env, "BUCKETS", {})
+    assert len(declared) == len(local)
+    if declared:
+        assert 'data "aws_caller_identity" "current" {}' in source
+    for name in declared:
+        assert name.startswith(f"{slug}-${{var.stage}}-") and name.endswith(f"-{ACCOUNT_ID}"), name
+        pattern = re.escape(name.removesuffix(ACCOUNT_ID).replace("${var.stage}", "local")) + r"\d{12}"
+        assert [bucket for bucket in local if re.fullmatch(pattern, bucket)], f"{name}: not in local/env.py"
+
+
 def test_object_grants_are_on_the_objects(source, domain_module):
     """A grant marked objects (a bucket's) is on <bucket arn>/*, and only bucket grants are marked."""
     assert '"${local.resources[grant.resource].arn}${grant.objects ? "/*" : ""}"' in domain_module
-    buckets = set(re.findall(r'^\s*bucket\s*=\s*\{ key = "(\w+)", name_suffix = "[^"]+" \}$', source, re.M))
+    buckets = {key for key, _ in BUCKET.findall(source)}
     marked = set(re.findall(r'\{ resource = "(\w+)", actions = \[[^]]*\], objects = true \}', source))
     assert marked <= buckets
     for key in buckets:  # nothing is granted on a bucket itself

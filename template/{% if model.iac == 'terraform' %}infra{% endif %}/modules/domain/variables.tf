@@ -36,10 +36,10 @@ variable "queue" {
 }
 
 variable "bucket" {
-  description = "The domain's file bucket, <prefix>-<name_suffix> (service s3: bucket.tf is rendered with it)"
+  description = "The domain's file bucket and its name, <prefix>-<name_suffix>-<account id> (service s3: bucket.tf is rendered with it)"
   type = object({
-    key         = string
-    name_suffix = string
+    key  = string
+    name = string
   })
   default = null
 }
