@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The template's two entry points; needs only Python 3.11+ with pip (and Node for the tests).
+"""The template's two entry points; needs only Python 3.11+ with pip (and Node, redis-server and PostgreSQL for the tests).
 
     python dev.py render my-service   # render a project with the default answers
     python dev.py test [pytest args]  # install the test tools into .venv, run every test
@@ -89,6 +89,42 @@ def ensure_node_tools() -> None:
     marker.write_text(stamp)
 
 
+def ensure_system_tool(command: str, package: str, hint: str) -> None:
+    """A server the rendered projects' tests start (e.g. redis-server): installed with apt-get when
+    missing and running as root (CI on a fresh machine), else a clear failure saying how to get it."""
+    if shutil.which(command):
+        return
+    apt = shutil.which("apt-get")
+    if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = [apt, "install", "-y", "-q", "--no-install-recommends", package]
+        print(f"Installing {package} with apt-get", flush=True)
+        if subprocess.run(install, env=env, check=False).returncode != 0:  # package lists missing or stale
+            subprocess.run([apt, "update", "-q"], env=env, check=False)
+            subprocess.run(install, env=env, check=False)
+    if not shutil.which(command):
+        sys.exit(f"{command} is required by the tests (rendered projects start it): {hint}.")
+
+
+def ensure_postgresql() -> None:
+    """The PostgreSQL server binaries the rendered projects' tests start a server from, looked for
+    where their local/postgres_server.py looks (Debian keeps them off PATH)."""
+    folders = [Path(found).parent for found in [shutil.which("initdb")] if found]
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip()
+        folders.append(Path(bindir))
+    folders += Path("/usr/lib/postgresql").glob("*/bin")  # Debian, Ubuntu
+    for homebrew in (Path("/opt/homebrew/opt"), Path("/usr/local/opt")):  # postgresql@15 is not linked
+        folders += homebrew.glob("postgresql@*/bin")
+    if not any((folder / "initdb").is_file() and (folder / "postgres").is_file() for folder in folders):
+        sys.exit(
+            "PostgreSQL server binaries (initdb, postgres) are required by the tests (rendered projects "
+            "with postgres start a server): install PostgreSQL 15 (Debian/Ubuntu: apt-get install "
+            "postgresql; macOS: brew install postgresql@15)."
+        )
+
+
 def render(args: list[str]) -> int:
     if len(args) != 1:
         sys.exit("usage: python dev.py render DESTINATION")
@@ -102,6 +138,12 @@ def test(args: list[str]) -> int:
     ensure_venv("test")
     ensure_isolated_tools()
     ensure_node_tools()
+    ensure_system_tool(
+        "redis-server",
+        "redis-server",
+        "install Redis 7 (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)",
+    )
+    ensure_postgresql()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     if not any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args):
         args = ["-n", "auto", *args]  # renders are independent: use every core

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +122,68 @@ EVENT_CONTRACT_VERSION = 1
 PARAMETER_READ_ACTIONS = ("ssm:GetParameter",)
 SECRET_READ_ACTIONS = ("secretsmanager:GetSecretValue",)
 RUNTIME_SETTINGS = {"max_page_size": 100}  # the parameter's first value; changed later without a deploy
+# Functions that reach PostgreSQL or Redis run in the service's private subnets. Lambda creates
+# their network interfaces with the function's role; EC2 has no resource-level scoping for these.
+NETWORK_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+NETWORK_SUBNETS = 2  # private subnets in two availability zones; no internet route (no NAT)
+NETWORK_GATEWAY_ENDPOINTS = ("dynamodb",)  # in-network functions still read their tables
+# PostgreSQL (service "postgres"): Aurora Serverless v2 behind RDS Proxy, IAM auth end to end.
+DATABASE_ENGINE = "aurora-postgresql"
+DATABASE_ENGINE_VERSION = "15.10"  # the major version `make dev` and the tests run locally
+DATABASE_CAPACITY = (0.5, 4)  # Aurora capacity units: min, max
+DATABASE_NAME = "app"
+DATABASE_USER = "app"  # the proxy signs in as this user with the cluster's managed secret
+DATABASE_PORT = 5432
+DATABASE_CONNECT_ACTIONS = ("rds-db:connect",)
+# Redis (service "redis"): ElastiCache Serverless; TLS only, reached from the private subnets.
+CACHE_ENGINE = "redis"
+CACHE_MAJOR_VERSION = "7"
+CACHE_PORT = 6379
+CACHE_TTL_S = 60  # bounds how stale a cached record can be (queue consumers write without evicting)
+
+
+@dataclass(frozen=True)
+class DatabaseSpec:
+    """The PostgreSQL cluster and proxy every IaC tool renders (service "postgres")."""
+
+    engine: str = DATABASE_ENGINE
+    engine_version: str = DATABASE_ENGINE_VERSION
+    min_capacity: float = DATABASE_CAPACITY[0]
+    max_capacity: float = DATABASE_CAPACITY[1]
+    name: str = DATABASE_NAME
+    user: str = DATABASE_USER
+    port: int = DATABASE_PORT
+    backup_retention_days: int = 7
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    """The ElastiCache Serverless cache every IaC tool renders (service "redis")."""
+
+    engine: str = CACHE_ENGINE
+    major_version: str = CACHE_MAJOR_VERSION
+    port: int = CACHE_PORT
+    max_storage_gb: int = 5  # usage limits cap the bill of a runaway workload
+    max_ecpu_per_second: int = 5000
+    ttl_seconds: int = CACHE_TTL_S
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """The private network of the functions that reach PostgreSQL or Redis."""
+
+    cidr: str = "10.0.0.0/16"
+    subnet_cidrs: tuple[str, ...] = ("10.0.0.0/20", "10.0.16.0/20")  # one per availability zone
+    gateway_endpoints: tuple[str, ...] = NETWORK_GATEWAY_ENDPOINTS
+
+
+CACHED_OPERATIONS = ("get", "update", "delete")  # get reads through the cache; update and delete evict
 
 DEFAULT_MEMORY_MB = 256
 DEFAULT_TIMEOUT_S = 10
@@ -155,7 +217,9 @@ class Grant:
 
 @dataclass(frozen=True)
 class Resource:
-    kind: str  # "table" | "queue" | "bucket" | "bus" | "topic" | "user_pool" | "parameter" | "secret"
+    # "table" | "queue" | "bucket" | "bus" | "topic" | "user_pool" | "parameter" | "secret"
+    # | "network" | "database" | "cache"
+    kind: str
     logical_id: str
     domain: str  # owning domain; "" for the service's shared resources
     env_var: str  # environment variable that carries its physical name ("" if no code reads it)
@@ -184,6 +248,7 @@ class Function:
     environment: tuple[tuple[str, str], ...]  # (variable, resource logical id)
     timeout: int = DEFAULT_TIMEOUT_S
     operation: str = ""
+    network: bool = False  # runs in the service's private subnets (it reaches PostgreSQL or Redis)
     # Physical names are <slug>-<stage>-<suffix>; the suffix is cut to fit every stage.
     suffix: str = ""
 
@@ -298,6 +363,9 @@ class Service:
     user_pool: Resource | None = None
     settings_parameter: Resource | None = None
     report_secret: Resource | None = None
+    network: Resource | None = None  # private subnets for functions that reach postgres or redis
+    database: Resource | None = None
+    cache: Resource | None = None
     architecture: str = ARCHITECTURE
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -335,6 +403,38 @@ class Service:
             return f"{self.slug}/{stage}/{resource.name_suffix}"
         return f"{self.prefix(stage)}-{resource.name_suffix}"
 
+    @property
+    def database_spec(self) -> DatabaseSpec:
+        return DatabaseSpec()
+
+    @property
+    def cache_spec(self) -> CacheSpec:
+        return CacheSpec()
+
+    @property
+    def network_spec(self) -> NetworkSpec:
+        return NetworkSpec()
+
+    def endpoint_url(self, resource: Resource, host: str) -> str:
+        """What a function's DATABASE_URL / CACHE_URL holds, given the endpoint's host name.
+
+        The database URL has no password: functions sign an IAM token for the proxy instead.
+        """
+        if resource.kind == "database":
+            return f"postgresql://{DATABASE_USER}@{host}:{DATABASE_PORT}/{DATABASE_NAME}"
+        if resource.kind == "cache":
+            return f"rediss://{host}:{CACHE_PORT}"  # ElastiCache Serverless accepts TLS only
+        raise ValueError(f"{resource.logical_id} has no endpoint URL.")
+
+    @property
+    def network_functions(self) -> tuple[Function, ...]:
+        return tuple(f for f in self.functions if f.network)
+
+    @property
+    def network_ports(self) -> tuple[int, ...]:
+        """The ports in-network functions may open: one per data service in the network."""
+        return tuple(p for r, p in ((self.database, DATABASE_PORT), (self.cache, CACHE_PORT)) if r)
+
     def rule_name(self, function: Function, stage: str) -> str:
         """The EventBridge rule that delivers a subscriber's events (same budget as the function)."""
         return self.function_name(function, stage)
@@ -363,7 +463,16 @@ class Service:
     @property
     def shared_resources(self) -> tuple[Resource, ...]:
         """Resources no single domain owns (besides the idempotency table)."""
-        candidates = (self.event_bus, self.topic, self.user_pool, self.settings_parameter, self.report_secret)
+        candidates = (
+            self.event_bus,
+            self.topic,
+            self.user_pool,
+            self.settings_parameter,
+            self.report_secret,
+            self.network,
+            self.database,
+            self.cache,
+        )
         return tuple(r for r in candidates if r is not None)
 
     @property
@@ -483,6 +592,7 @@ class _Shared:
     idempotency: Resource | None = None
     bus: Resource | None = None
     parameter: Resource | None = None
+    cache: Resource | None = None
 
 
 def _shared_resources(slug: str, services: tuple[str, ...], domains: tuple[str, ...]) -> dict[str, Resource]:
@@ -520,6 +630,18 @@ def _shared_resources(slug: str, services: tuple[str, ...], domains: tuple[str, 
             domain="",
             env_var="REPORT_WEBHOOK_SECRET_NAME",
             name_suffix="report-webhook",
+        )
+    if "postgres" in services or "redis" in services:
+        out["network"] = Resource(
+            kind="network", logical_id="Network", domain="", env_var="", name_suffix="network"
+        )
+    if "postgres" in services:
+        out["database"] = Resource(
+            kind="database", logical_id="Database", domain="", env_var="DATABASE_URL", name_suffix="db"
+        )
+    if "redis" in services:
+        out["cache"] = Resource(
+            kind="cache", logical_id="Cache", domain="", env_var="CACHE_URL", name_suffix="cache"
         )
     return out
 
@@ -606,7 +728,11 @@ def _domain(name: str, layout: str, pkg: str, shared: _Shared) -> Domain:
             grants += (Grant(parameter.logical_id, PARAMETER_READ_ACTIONS),)
             environment += ((parameter.env_var, parameter.logical_id),)
         text = (attribute.format(entity=entity, domain=name), description.format(noun=noun, domain=name))
-        functions.append(_http(name, op, (method, route + suffix), text, module, shared, grants, environment))
+        function = _http(name, op, (method, route + suffix), text, module, shared, grants, environment)
+        if shared.cache and op in CACHED_OPERATIONS:  # reads go through the cache; writes evict
+            cache_env = environment + ((shared.cache.env_var, shared.cache.logical_id),)
+            function = replace(function, environment=cache_env, network=True)
+        functions.append(function)
     if bucket:
         files = (
             ("upload", "POST", "/{id}/files", BUCKET_UPLOAD_ACTIONS, f"create_{entity}_upload_url", "uploads"),
@@ -700,46 +826,67 @@ def _domain(name: str, layout: str, pkg: str, shared: _Shared) -> Domain:
     )
 
 
+def _admin_job(
+    key: str,
+    description: str,
+    trigger: Trigger,
+    grants: tuple[Grant, ...],
+    environment: tuple[tuple[str, str], ...],
+    paths: Paths,
+    budget: int,
+    network: bool = False,
+) -> Function:
+    """One admin job: its own function (and role) in the admin artifact, module ``<admin>.<key>``."""
+    return Function(
+        key=key,
+        logical_id=f"Admin{naming.pascal(key)}",
+        name=f"admin-{key}",
+        suffix=naming.fit_name(f"admin-{key}", budget),
+        description=description,
+        module=f"{paths.admin_module}.{key}",
+        attribute="handler",
+        artifact="admin",
+        trigger=trigger,
+        grants=grants,
+        environment=environment,
+        timeout=ADMIN_TIMEOUT_S,
+        network=network,
+    )
+
+
 def _admin_jobs(
-    domains: tuple[Domain, ...], paths: Paths, budget: int, secret: Resource | None = None
+    domains: tuple[Domain, ...],
+    paths: Paths,
+    budget: int,
+    secret: Resource | None = None,
+    database: Resource | None = None,
 ) -> tuple[Function, ...]:
     tables = [d.table for d in domains]
     env = tuple((t.env_var, t.logical_id) for t in tables)
-    report_grants = tuple(Grant(t.logical_id, ("dynamodb:Scan",)) for t in tables)
-    report_env = env
+    scans = tuple(Grant(t.logical_id, ("dynamodb:Scan",)) for t in tables)
+    report_grants, report_env = scans, env
     if secret:  # the report is also posted to a chat webhook whose URL is a secret
         report_grants += (Grant(secret.logical_id, SECRET_READ_ACTIONS),)
         report_env += ((secret.env_var, secret.logical_id),)
-    return (
-        Function(
-            key="seed",
-            logical_id="AdminSeed",
-            name="admin-seed",
-            suffix=naming.fit_name("admin-seed", budget),
-            description="One-off: load sample records into every domain table",
-            module=f"{paths.admin_module}.seed",
-            attribute="handler",
-            artifact="admin",
-            trigger=Trigger(kind="oneoff"),
-            grants=tuple(Grant(t.logical_id, ("dynamodb:PutItem",)) for t in tables),
-            environment=env,
-            timeout=ADMIN_TIMEOUT_S,
-        ),
-        Function(
-            key="report",
-            logical_id="AdminReport",
-            name="admin-report",
-            suffix=naming.fit_name("admin-report", budget),
-            description="Scheduled: log how many records each domain table holds",
-            module=f"{paths.admin_module}.report",
-            attribute="handler",
-            artifact="admin",
-            trigger=Trigger(kind="schedule", schedule="cron(0 6 * * ? *)"),
-            grants=report_grants,
-            environment=report_env,
-            timeout=ADMIN_TIMEOUT_S,
-        ),
-    )
+    puts = tuple(Grant(t.logical_id, ("dynamodb:PutItem",)) for t in tables)
+    jobs = (
+        _admin_job("seed", "One-off: load sample records into every domain table",
+                   Trigger(kind="oneoff"), puts, env, paths, budget),
+        _admin_job("report", "Scheduled: log how many records each domain table holds",
+                   Trigger(kind="schedule", schedule="cron(0 6 * * ? *)"), report_grants, report_env, paths, budget),
+    )  # fmt: skip
+    if not database:
+        return jobs
+    # The database jobs run in the private subnets, where the proxy is.
+    connect = (Grant(database.logical_id, DATABASE_CONNECT_ACTIONS),)
+    database_env = ((database.env_var, database.logical_id),)
+    return jobs + (
+        _admin_job("migrate", "One-off: apply the pending PostgreSQL schema migrations (yoyo)",
+                   Trigger(kind="oneoff"), connect, database_env, paths, budget, network=True),
+        _admin_job("snapshot", "Scheduled: store how many records each domain table holds in PostgreSQL",
+                   Trigger(kind="schedule", schedule="cron(0 5 * * ? *)"), scans + connect, env + database_env,
+                   paths, budget, network=True),
+    )  # fmt: skip
 
 
 def _artifacts(domains: tuple[Domain, ...], paths: Paths, layout: str, pkg: str) -> tuple[Artifact, ...]:
@@ -803,6 +950,7 @@ def build_model(answers: dict[str, Any]) -> Service:
         idempotency=shared_resources.get("idempotency"),
         bus=shared_resources.get("bus"),
         parameter=shared_resources.get("parameter"),
+        cache=shared_resources.get("cache"),
     )
     domains = tuple(_domain(name, layout, pkg, shared) for name in domain_names)
     runtime = answers.get("python_runtime", "python3.12")
@@ -824,7 +972,9 @@ def build_model(answers: dict[str, Any]) -> Service:
         tracing=tracing,
         stages=_stages(stage_names, answers.get("log_level", "INFO"), retention, tracing),
         domains=domains,
-        admin_jobs=_admin_jobs(domains, paths, budget, shared_resources.get("secret")),
+        admin_jobs=_admin_jobs(
+            domains, paths, budget, shared_resources.get("secret"), shared_resources.get("database")
+        ),
         paths=paths,
         artifacts=_artifacts(domains, paths, layout, pkg),
         idempotency_table=shared.idempotency,
@@ -833,7 +983,14 @@ def build_model(answers: dict[str, Any]) -> Service:
         user_pool=shared_resources.get("user_pool"),
         settings_parameter=shared.parameter,
         report_secret=shared_resources.get("secret"),
-        meta={"log_actions": LOG_ACTIONS, "tracing_actions": TRACING_ACTIONS},
+        network=shared_resources.get("network"),
+        database=shared_resources.get("database"),
+        cache=shared_resources.get("cache"),
+        meta={
+            "log_actions": LOG_ACTIONS,
+            "tracing_actions": TRACING_ACTIONS,
+            "network_actions": NETWORK_ACTIONS,
+        },
     )
 
 

@@ -267,6 +267,8 @@ PREFIX_MAX = 50
 
 # Bucket names (63 characters) end in "-<12-digit account id>" and need room for the domain.
 BUCKET_PREFIX_MAX = 41
+# ElastiCache Serverless names are at most 40 characters: "<slug>-<stage>-cache".
+CACHE_PREFIX_MAX = 34
 
 
 def stages_error(stages: object, slug: object = "", services: object = ()) -> str:
@@ -294,11 +296,17 @@ def stages_error(stages: object, slug: object = "", services: object = ()) -> st
                 f"limits to 63 with the account id at its end, so it may be at most {BUCKET_PREFIX_MAX}: "
                 "shorten the stage name or the project slug."
             )
+        if slug and "redis" in (services or ()) and len(prefix) > CACHE_PREFIX_MAX:
+            return (
+                f"'{prefix}' is {len(prefix)} characters; with redis it starts the cache's name, which "
+                f"ElastiCache limits to 40, so it may be at most {CACHE_PREFIX_MAX}: shorten the stage "
+                "name or the project slug."
+            )
     return ""
 
 
 # Backing services a project can select, and what each needs beside it.
-SERVICES = ("dynamodb", "sqs", "s3", "events", "cognito", "secrets")
+SERVICES = ("dynamodb", "sqs", "s3", "events", "cognito", "secrets", "postgres", "redis")
 SERVICE_NEEDS = {
     "sqs": ("dynamodb", "queue consumers record processed messages in a DynamoDB idempotency table")
 }

@@ -16,8 +16,9 @@ an apply against a local moto server) is reduced to the same plain structure for
                      | "queue <name> batch 10 report-failures"
                      | "event <bus name> <source,source> <DetailType,DetailType>",
           "log_group": "/aws/lambda/<function name>",
-          "permissions": {"table:<name>": ["dynamodb:PutItem"],
-                          "log-group:<name>": [...], "*": ["xray:..."]},
+          "permissions": {"table:<name>": ["dynamodb:PutItem"], "dbuser:app": ["rds-db:connect"],
+                          "log-group:<name>": [...], "*": ["xray:...", "ec2:... (in-network only)"]},
+          "network": "private",  # only functions in the private subnets (they reach postgres or redis)
         },
       },
       "tables": {"<name>": {"hash_key": "id", "billing": "PAY_PER_REQUEST",
@@ -33,12 +34,20 @@ an apply against a local moto server) is reduced to the same plain structure for
       "topics": {"<name>": {"sources": [...], "detail_types": [...]}},  # events forwarded by a bus rule
       "auth": {"user_pool": "<slug>-<stage>-users", "client": "<slug>-<stage>-api"},          # cognito
       "parameters": ["/<slug>/<stage>/settings"], "secrets": ["<slug>/<stage>/report-webhook"],  # secrets
+      "network": {"subnets": 2, "gateway_endpoints": ["dynamodb"], "ports": [5432, 6379]},  # postgres/redis
+      "database": {"cluster": "<slug>-<stage>-db", "engine": "aurora-postgresql", "version": "15.10",
+                   "instance_class": "db.serverless", "capacity": [0.5, 4], "iam_auth": True,
+                   "encrypted": True, "deletion_protection": bool, "proxy": "<slug>-<stage>-db",
+                   "proxy_iam_auth": True, "proxy_tls": True},                                # postgres
+      "cache": {"name": "<slug>-<stage>-cache", "engine": "redis", "version": "7"},            # redis
       "api": {"throttle": [rate, burst], "access_log_group": "/aws/http-api/<slug>-<stage>"},
     }
 
 Resources are named by their physical names, which every tool derives the same way
 (``<slug>-<stage>-...``), so inventories compare with ``==``; ``differences`` says
-what differs, naming the tool and the item.
+what differs, naming the tool and the item. Endpoints AWS names at random are reduced by
+``endpoint_hosts``: an RDS Proxy's host to ``<proxy name>.proxy`` and an ElastiCache Serverless
+host to ``<cache name>.cache``.
 """
 
 from __future__ import annotations
@@ -49,7 +58,20 @@ import re
 from pathlib import Path
 from typing import Any
 
-from model import LOG_ACTIONS, TRACING_ACTIONS, Service
+from model import (
+    CACHE_ENGINE,
+    CACHE_MAJOR_VERSION,
+    DATABASE_CAPACITY,
+    DATABASE_ENGINE,
+    DATABASE_ENGINE_VERSION,
+    DATABASE_USER,
+    LOG_ACTIONS,
+    NETWORK_ACTIONS,
+    NETWORK_GATEWAY_ENDPOINTS,
+    NETWORK_SUBNETS,
+    TRACING_ACTIONS,
+    Service,
+)
 
 ACCOUNT = "123456789012"
 PARTITION = "aws"
@@ -59,6 +81,25 @@ def stage_config(project: Path, stage: str) -> dict[str, Any]:
     return json.loads((project / "config" / f"{stage}.json").read_text())
 
 
+_PROXY_HOST = re.compile(r"\b([a-z][a-z0-9-]*)\.proxy-[a-z0-9]+\.[a-z0-9-]+\.rds\.amazonaws\.com\b")
+_CACHE_HOST = re.compile(r"\b([a-z][a-z0-9-]*?)-[a-z0-9]{6}\.serverless\.[a-z0-9]+\.cache\.amazonaws\.com\b")
+
+
+def endpoint_hosts(value: Any) -> Any:
+    """A value with AWS's generated endpoint host names reduced to the names they serve."""
+    if not isinstance(value, str):
+        return value
+    return _CACHE_HOST.sub(r"\1.cache", _PROXY_HOST.sub(r"\1.proxy", value))
+
+
+def _value_of(model: Service, resource: Any, stage: str) -> str:
+    """What a function's environment holds for a resource: its name, or its endpoint's URL."""
+    name = model.resource_name(resource, stage, ACCOUNT)
+    if resource.kind in ("database", "cache"):
+        return model.endpoint_url(resource, f"{name}.{'proxy' if resource.kind == 'database' else 'cache'}")
+    return name
+
+
 def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
     """The inventory the service model asks for, in one stage configured by ``config``."""
     stage = config["stage"]
@@ -66,6 +107,7 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
     tables = {model.table_name(r, stage): r for r in model.tables}
     queues = {model.queue_name(r, stage): r for r in model.queues}
     by_id = {r.logical_id: model.resource_name(r, stage, ACCOUNT) for r in model.resources}
+    values = {r.logical_id: _value_of(model, r, stage) for r in model.resources}
     kind_of = {r.logical_id: r.kind for r in model.resources}
     authorizer = model.user_pool is not None
     functions, log_groups = {}, {}
@@ -76,10 +118,14 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
         permissions: dict[str, set[str]] = {}
         for grant in function.grants:
             key = f"{kind_of[grant.resource]}:{by_id[grant.resource]}" + ("/*" if grant.objects else "")
+            if kind_of[grant.resource] == "database":  # IAM names the database user, not the cluster
+                key = f"dbuser:{DATABASE_USER}"
             permissions.setdefault(key, set()).update(grant.actions)
         permissions[f"log-group:{log_group}"] = set(LOG_ACTIONS)
         if config["tracing"]:
             permissions["*"] = set(TRACING_ACTIONS)
+        if function.network:
+            permissions.setdefault("*", set()).update(NETWORK_ACTIONS)
         trigger = function.trigger
         functions[name] = {
             "handler": function.handler,
@@ -93,7 +139,7 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
                 "STAGE": stage,
                 "POWERTOOLS_SERVICE_NAME": model.slug,
                 "POWERTOOLS_LOG_LEVEL": config["log_level"],
-                **{variable: by_id[resource] for variable, resource in function.environment},
+                **{variable: values[resource] for variable, resource in function.environment},
             },
             "trigger": _trigger(
                 trigger.kind,
@@ -110,6 +156,7 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
             ),  # fmt: skip
             "log_group": log_group,
             "permissions": {k: sorted(v) for k, v in permissions.items()},
+            **({"network": "private"} if function.network else {}),
         }
     access_log_group = f"/aws/http-api/{model.prefix(stage)}"
     log_groups[access_log_group] = config["log_retention_days"]
@@ -165,6 +212,33 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
         out["parameters"] = [model.resource_name(model.settings_parameter, stage)]
     if model.report_secret:
         out["secrets"] = [model.resource_name(model.report_secret, stage)]
+    if model.network:
+        out["network"] = {
+            "subnets": NETWORK_SUBNETS,
+            "gateway_endpoints": sorted(NETWORK_GATEWAY_ENDPOINTS),
+            "ports": sorted(model.network_ports),  # what in-network functions may reach
+        }
+    if model.database:
+        name = model.resource_name(model.database, stage)
+        out["database"] = {
+            "cluster": name,
+            "engine": DATABASE_ENGINE,
+            "version": DATABASE_ENGINE_VERSION,
+            "instance_class": "db.serverless",
+            "capacity": list(DATABASE_CAPACITY),
+            "iam_auth": True,
+            "encrypted": True,
+            "deletion_protection": is_production,
+            "proxy": name,
+            "proxy_iam_auth": True,
+            "proxy_tls": True,
+        }
+    if model.cache:
+        out["cache"] = {
+            "name": model.resource_name(model.cache, stage),
+            "engine": CACHE_ENGINE,
+            "version": CACHE_MAJOR_VERSION,
+        }
     if queues:
         out["queues"] = {
             name: {
@@ -231,6 +305,8 @@ def resource_key(arn: str) -> str:
     if service == "secretsmanager" and rest.startswith("secret:"):
         # A secret's ARN ends in "-" and six random characters (or the pattern -?????? for them).
         return "secret:" + re.sub(r"-(\?{6}|[A-Za-z0-9]{6})$", "", rest.removeprefix("secret:"))
+    if service == "rds-db" and rest.startswith("dbuser:"):  # dbuser:<proxy or cluster id>/<user>
+        return "dbuser:" + rest.rsplit("/", 1)[-1]
     if service == "cognito-idp" and rest.startswith("userpool/"):
         return "user_pool:" + rest.removeprefix("userpool/")
     if service == "lambda" and rest.startswith("function:"):
@@ -278,6 +354,10 @@ _NAME_PROPERTY = {
     "AWS::Cognito::UserPoolClient": "ClientName",
     "AWS::SSM::Parameter": "Name",
     "AWS::SecretsManager::Secret": "Name",
+    "AWS::RDS::DBCluster": "DBClusterIdentifier",
+    "AWS::RDS::DBInstance": "DBInstanceIdentifier",
+    "AWS::RDS::DBProxy": "DBProxyName",
+    "AWS::ElastiCache::ServerlessCache": "ServerlessCacheName",
 }
 # What a framework adds to every stack for its own use, not part of the service (Serverless
 # keeps its templates and zips in this bucket).
@@ -327,7 +407,15 @@ class _Resolver:
             return f"{self.region}_{_digest(self.name(name), 9)}"
         if kind == "AWS::Cognito::UserPoolClient":  # Ref is the client id
             return _digest(self.name(name), 26)
+        if kind in ("AWS::EC2::SecurityGroup", "AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::RouteTable"):
+            return self._id(name)
         return self.name(name)
+
+    def _id(self, logical_id: str) -> str:
+        """The id EC2 would give a VPC, subnet, route table or security group (stable per stack)."""
+        kind = self.resources[logical_id]["Type"]
+        prefix = {"AWS::EC2::SecurityGroup": "sg", "AWS::EC2::VPC": "vpc", "AWS::EC2::Subnet": "subnet"}
+        return f"{prefix.get(kind, 'rtb')}-{_digest(logical_id, 17)}"
 
     def get_att(self, logical_id: str, attribute: str) -> str:
         kind = self.resources[logical_id]["Type"]
@@ -346,6 +434,30 @@ class _Resolver:
             ("AWS::Cognito::UserPoolClient", "Name"): lambda: name,
             ("AWS::S3::Bucket", "DomainName"): lambda: f"{name}.s3.amazonaws.com",
             ("AWS::S3::Bucket", "RegionalDomainName"): lambda: f"{name}.s3.{self.region}.amazonaws.com",
+            ("AWS::EC2::SecurityGroup", "GroupId"): lambda: self._id(logical_id),
+            ("AWS::EC2::VPC", "VpcId"): lambda: self._id(logical_id),
+            ("AWS::EC2::VPC", "CidrBlock"): lambda: "10.0.0.0/16",
+            ("AWS::EC2::Subnet", "SubnetId"): lambda: self._id(logical_id),
+            ("AWS::RDS::DBProxy", "Endpoint"): lambda: (
+                f"{name}.proxy-{_digest(name, 12)}.{self.region}.rds.amazonaws.com"
+            ),
+            ("AWS::RDS::DBProxy", "DBProxyArn"): lambda: (
+                f"arn:{PARTITION}:rds:{self.region}:{ACCOUNT}:db-proxy:prx-{_digest(name, 17)}"
+            ),
+            ("AWS::RDS::DBCluster", "Endpoint.Address"): lambda: (
+                f"{name}.cluster-{_digest(name, 12)}.{self.region}.rds.amazonaws.com"
+            ),
+            ("AWS::RDS::DBCluster", "Endpoint.Port"): lambda: "5432",
+            ("AWS::RDS::DBCluster", "MasterUserSecret.SecretArn"): lambda: (
+                f"arn:{PARTITION}:secretsmanager:{self.region}:{ACCOUNT}:secret:rds!cluster-{_digest(name, 8)}-AbCdEf"
+            ),
+            ("AWS::RDS::DBCluster", "DBClusterArn"): lambda: (
+                f"arn:{PARTITION}:rds:{self.region}:{ACCOUNT}:cluster:{name}"
+            ),
+            ("AWS::ElastiCache::ServerlessCache", "Endpoint.Address"): lambda: (
+                f"{name}-{_digest(name, 6)}.serverless.{_region_code(self.region)}.cache.amazonaws.com"
+            ),
+            ("AWS::ElastiCache::ServerlessCache", "Endpoint.Port"): lambda: "6379",
         }.get((kind, attribute))
         if other:
             return other()
@@ -420,6 +532,12 @@ class _Resolver:
         if "." in expression and expression.split(".", 1)[0] in self.resources:
             return self.get_att(*expression.split(".", 1))
         return self.ref(expression)
+
+
+def _region_code(region: str) -> str:
+    """ElastiCache's short region code in endpoint names: us-east-1 -> use1."""
+    area, direction, number = region.split("-")
+    return f"{area}{direction[0]}{number}"
 
 
 def _listify(value: Any) -> list:
@@ -566,11 +684,16 @@ def cloudformation_inventory(
             "layers": [
                 str(layer).split(":layer:")[-1].rsplit(":", 1)[0] for layer in properties.get("Layers", [])
             ],
-            "environment": (properties.get("Environment") or {}).get("Variables", {}),
+            "environment": {
+                k: endpoint_hosts(v)
+                for k, v in ((properties.get("Environment") or {}).get("Variables") or {}).items()
+            },
             "trigger": " | ".join(sorted(triggers.get(name, []))) or "none",
             "log_group": (properties.get("LoggingConfig") or {}).get("LogGroup", f"/aws/lambda/{name}"),
             "permissions": {k: sorted(v) for k, v in permissions.items()},
         }
+        if (properties.get("VpcConfig") or {}).get("SubnetIds"):
+            functions[name]["network"] = "private"
 
     tables = {}
     for table in of_type("AWS::DynamoDB::Table").values():
@@ -619,6 +742,65 @@ def cloudformation_inventory(
     if queues:
         out["queues"] = queues
     out.update(_services_inventory(r, of_type, props, topics))
+    out.update(_data_services_inventory(of_type, props))
+    return out
+
+
+def _data_services_inventory(of_type, props) -> dict[str, Any]:
+    """The private network, the PostgreSQL cluster and proxy, and the Redis cache (postgres/redis)."""
+    out: dict[str, Any] = {}
+    function_groups = {
+        group
+        for function in of_type("AWS::Lambda::Function").values()
+        for group in (props(function).get("VpcConfig") or {}).get("SecurityGroupIds", [])
+    }
+    if of_type("AWS::EC2::VPC"):
+        endpoints = [
+            str(props(e).get("ServiceName", "")).rsplit(".", 1)[-1]
+            for e in of_type("AWS::EC2::VPCEndpoint").values()
+            if props(e).get("VpcEndpointType", "Gateway") == "Gateway"
+        ]
+        ports = set()  # ingress ports open to the functions' security group
+        rules = [props(i) for i in of_type("AWS::EC2::SecurityGroupIngress").values()]
+        rules += [
+            rule
+            for g in of_type("AWS::EC2::SecurityGroup").values()
+            for rule in props(g).get("SecurityGroupIngress", [])
+        ]
+        for rule in rules:
+            if rule.get("SourceSecurityGroupId") in function_groups:
+                ports.update(range(_number(rule["FromPort"]), _number(rule["ToPort"]) + 1))
+        out["network"] = {
+            "subnets": len(of_type("AWS::EC2::Subnet")),
+            "gateway_endpoints": sorted(endpoints),
+            "ports": sorted(ports),
+        }
+    for cluster in of_type("AWS::RDS::DBCluster").values():
+        properties = props(cluster)
+        scaling = properties.get("ServerlessV2ScalingConfiguration") or {}
+        classes = sorted({props(i).get("DBInstanceClass") for i in of_type("AWS::RDS::DBInstance").values()})
+        proxies = [props(p) for p in of_type("AWS::RDS::DBProxy").values()]
+        auth = [a for proxy in proxies for a in proxy.get("Auth", [])]
+        out["database"] = {
+            "cluster": properties.get("DBClusterIdentifier"),
+            "engine": properties.get("Engine"),
+            "version": str(properties.get("EngineVersion")),
+            "instance_class": ", ".join(str(c) for c in classes),
+            "capacity": [float(scaling.get("MinCapacity", 0)), float(scaling.get("MaxCapacity", 0))],
+            "iam_auth": _bool(properties.get("EnableIAMDatabaseAuthentication", False)),
+            "encrypted": _bool(properties.get("StorageEncrypted", False)),
+            "deletion_protection": _bool(properties.get("DeletionProtection", False)),
+            "proxy": ", ".join(str(p.get("DBProxyName")) for p in proxies),
+            "proxy_iam_auth": bool(auth) and all(a.get("IAMAuth") == "REQUIRED" for a in auth),
+            "proxy_tls": bool(proxies) and all(_bool(p.get("RequireTLS", False)) for p in proxies),
+        }
+    for cache in of_type("AWS::ElastiCache::ServerlessCache").values():
+        properties = props(cache)
+        out["cache"] = {
+            "name": properties.get("ServerlessCacheName"),
+            "engine": properties.get("Engine"),
+            "version": str(properties.get("MajorEngineVersion")),
+        }
     return out
 
 

@@ -16,6 +16,12 @@ the provider polls a new queue for about 25 seconds until its attributes read ba
 queue is created only once its dead-letter queue exists. With the s3 service a bucket's
 lifecycle configuration is the longest wait, about 55 seconds (the provider re-reads it every
 five seconds until it calls the rules stable, against AWS too), in parallel with the queues.
+With postgres, 100 to 150 seconds: the provider polls the Aurora cluster and then its instance
+for about 30 seconds each, the proxy's target waits for the instance, and the functions that
+reach the database wait for the proxy's endpoint. With redis alone, 75 to 125 (the cache is
+polled for 30 seconds). moto has no ElastiCache Serverless: tests/moto_serverless_cache.py adds
+it while the server runs, and the RDS Proxy's endpoint is renamed as AWS names it, so that
+iac_inventory.endpoint_hosts reduces both endpoints in the functions' variables.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import project_checks as checks
-from iac_inventory import resource_key
+from iac_inventory import endpoint_hosts, resource_key
 from iac_inventory import sign_in as inventory_sign_in
 
 DEFAULT_PLUGIN_DIR = Path("/opt/tf-plugins")
@@ -65,8 +71,8 @@ provider "aws" {{
 """
 # Services the rendered infra/ uses (the override routes any other to the emulator too).
 ENDPOINTS = (
-    "apigatewayv2", "cloudwatchlogs", "cognitoidp", "dynamodb", "events", "iam", "lambda", "s3", "scheduler",
-    "secretsmanager", "sns", "sqs", "ssm", "sts",
+    "apigatewayv2", "cloudwatchlogs", "cognitoidp", "dynamodb", "ec2", "elasticache", "events", "iam", "lambda",
+    "rds", "s3", "scheduler", "secretsmanager", "sns", "sqs", "ssm", "sts",
 )  # fmt: skip
 
 # The AWS provider uploads `filename` code one function at a time and then waits five seconds
@@ -169,14 +175,35 @@ def _lambda_logging_config() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _rds_proxy_endpoint() -> Iterator[None]:
+    """moto 5 names a proxy's endpoint <name>.db-proxy-<id>.<region>.rds.amazonaws.com; AWS's is
+    <name>.proxy-<id>.<region>.rds.amazonaws.com, the form iac_inventory.endpoint_hosts reduces."""
+    from moto.rds.models import DBProxy
+
+    original_init = DBProxy.__init__
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self.endpoint = f"{self.db_proxy_name}.proxy-{self.url_identifier}.{self.region}.rds.amazonaws.com"
+
+    DBProxy.__init__ = init
+    try:
+        yield
+    finally:
+        DBProxy.__init__ = original_init
+
+
+@contextlib.contextmanager
 def _emulator() -> Iterator[str]:
     """moto's server on a free port of 127.0.0.1, emptied first; yields its URL."""
     from moto.server import ThreadedMotoServer
 
+    from moto_serverless_cache import serverless_caches
+
     requests = logging.getLogger("werkzeug")  # one line per request otherwise
     level = requests.level
     requests.setLevel(logging.ERROR)
-    with _lambda_logging_config():
+    with _lambda_logging_config(), _rds_proxy_endpoint(), serverless_caches():
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
@@ -328,12 +355,17 @@ def reduce_state(state: dict[str, Any]) -> dict[str, Any]:
             "timeout": function["timeout"],
             "tracing": _block(function, "tracing_config").get("mode") == "Active",
             "layers": [arn.split(":layer:")[-1].rsplit(":", 1)[0] for arn in function["layers"] or []],
-            "environment": _block(function, "environment").get("variables") or {},
+            "environment": {
+                key: endpoint_hosts(value)
+                for key, value in (_block(function, "environment").get("variables") or {}).items()
+            },
             "trigger": ", ".join(sorted(found)) or "none",
             "log_group": _block(function, "logging_config").get("log_group")
             or f"/aws/lambda/{function['function_name']}",
             "permissions": {key: sorted(actions) for key, actions in permissions[role].items()},
         }
+        if _block(function, "vpc_config").get("subnet_ids"):
+            functions[name]["network"] = "private"
 
     stages = by_type["aws_apigatewayv2_stage"]
     if len(stages) != 1:
@@ -380,7 +412,98 @@ def reduce_state(state: dict[str, Any]) -> dict[str, Any]:
         raise checks.CheckFailed(
             "a secret value is rendered in the configuration (aws_secretsmanager_secret_version)"
         )
+    out.update(_data_services(by_type))
     return out
+
+
+def _data_services(by_type: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The private network, the PostgreSQL cluster behind its proxy, and the Redis cache (services
+    postgres and redis), each key only when the state has them."""
+    out: dict[str, Any] = {}
+    if by_type["aws_internet_gateway"] or by_type["aws_nat_gateway"]:
+        raise checks.CheckFailed("the private network has a route to the internet (internet or NAT gateway)")
+    if by_type["aws_vpc"]:
+        function_groups = {
+            group
+            for function in by_type["aws_lambda_function"]
+            for group in _block(function, "vpc_config").get("security_group_ids") or []
+        }
+        out["network"] = {
+            "subnets": len(by_type["aws_subnet"]),
+            "gateway_endpoints": sorted(
+                endpoint["service_name"].rsplit(".", 1)[-1]
+                for endpoint in by_type["aws_vpc_endpoint"]
+                if endpoint["vpc_endpoint_type"] == "Gateway"
+            ),
+            "ports": sorted(_ports_open_to(function_groups, by_type)),
+        }
+    for cluster in by_type["aws_rds_cluster"]:
+        if cluster.get("master_password") or not cluster.get("manage_master_user_password"):
+            raise checks.CheckFailed(
+                f"cluster {cluster['cluster_identifier']}: a password in the configuration"
+            )
+        secret = _block(cluster, "master_user_secret").get("secret_arn")
+        # The proxies in front of this cluster: a target of theirs is the cluster.
+        fronting = {
+            target["db_proxy_name"]
+            for target in by_type["aws_db_proxy_target"]
+            if target.get("db_cluster_identifier") == cluster["cluster_identifier"]
+        }
+        proxies = [proxy for proxy in by_type["aws_db_proxy"] if proxy["name"] in fronting]
+        auth = [entry for proxy in proxies for entry in proxy.get("auth") or []]
+        if any(entry.get("secret_arn") != secret for entry in auth):
+            raise checks.CheckFailed(
+                f"cluster {cluster['cluster_identifier']}: the proxy signs in with another secret"
+            )
+        scaling = _block(cluster, "serverlessv2_scaling_configuration")
+        instances = [
+            i for i in by_type["aws_rds_cluster_instance"] if i["cluster_identifier"] == cluster["id"]
+        ]
+        out["database"] = {
+            "cluster": cluster["cluster_identifier"],
+            "engine": cluster["engine"],
+            "version": cluster["engine_version"],
+            "instance_class": ", ".join(sorted({instance["instance_class"] for instance in instances})),
+            "capacity": [scaling.get("min_capacity"), scaling.get("max_capacity")],
+            "iam_auth": bool(cluster["iam_database_authentication_enabled"]),
+            "encrypted": bool(cluster["storage_encrypted"]),
+            "deletion_protection": bool(cluster["deletion_protection"]),
+            "proxy": ", ".join(sorted(proxy["name"] for proxy in proxies)),
+            "proxy_iam_auth": bool(auth) and all(entry.get("iam_auth") == "REQUIRED" for entry in auth),
+            "proxy_tls": bool(proxies) and all(proxy.get("require_tls") is True for proxy in proxies),
+        }
+    for cache in by_type["aws_elasticache_serverless_cache"]:
+        out["cache"] = {
+            "name": cache["name"],
+            "engine": cache["engine"],
+            "version": cache["major_engine_version"],
+        }
+    return out
+
+
+def _ports_open_to(groups: set[str], by_type: dict[str, list[dict[str, Any]]]) -> set[int]:
+    """The TCP ports of the ingress rules whose source is one of ``groups``, however the rules are
+    written (rule resources or a group's own ingress blocks)."""
+    rules = [  # moto reads a referenced group back as "<account>/<group id>"
+        ((rule.get("referenced_security_group_id") or "").rsplit("/", 1)[-1], rule)
+        for rule in by_type["aws_vpc_security_group_ingress_rule"]
+    ]
+    rules += [
+        (rule.get("source_security_group_id") or "", rule)
+        for rule in by_type["aws_security_group_rule"]
+        if rule["type"] == "ingress"
+    ]
+    rules += [
+        (source, rule)
+        for group in by_type["aws_security_group"]
+        for rule in group.get("ingress") or []
+        for source in rule.get("security_groups") or []
+    ]
+    ports: set[int] = set()
+    for source, rule in rules:
+        if source in groups:
+            ports.update(range(int(rule["from_port"]), int(rule["to_port"]) + 1))
+    return ports
 
 
 def _one(by_type: dict[str, list[dict[str, Any]]], kind: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -19,12 +20,12 @@ from conftest import render
 
 
 def free_port_pair() -> int:
-    """A port P such that P and P+1 (the emulator) are both free on loopback."""
+    """A port P such that P, P+1 (the emulator) and P+2 (PostgreSQL, with postgres) are free on loopback."""
     for _ in range(50):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        if port < 65000 and all(_free(p) for p in (port, port + 1)):
+        if port < 65000 and all(_free(p) for p in (port, port + 1, port + 2)):
             return port
     raise RuntimeError("no free pair of loopback ports")
 
@@ -209,3 +210,86 @@ def test_make_dev_checks_tokens_and_hands_out_file_urls(copie):
         status, signed = _send(f"{files}/a.txt", headers=auth)
         assert status == 200
         assert _send(json.loads(signed)["url"]) == (200, b"bytes")
+
+
+def _redis_cli(url: str, *command: str) -> str:
+    result = subprocess.run(
+        [checks.tool("redis-cli"), "-u", url, "--raw", *command], capture_output=True, text=True, timeout=10
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def _redis_servers(port: int) -> list[str]:
+    """Command lines of live redis-server processes on ``port`` (redis-server names itself host:port)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            status = (cmdline.parent / "status").read_text()
+            if "redis-server" in text and f":{port}" in text and "State:\tZ" not in status:
+                found.append(text)
+    return found
+
+
+@pytest.mark.render
+def test_make_dev_reads_through_a_real_redis_and_stops_it(copie):
+    project = render(copie, {"services": ["dynamodb", "redis"], "domains": ["orders", "payments"]})
+    checks.sync(project)
+    with make_dev(project) as (port, _, ready):
+        cache_url = ready["cache_url"]
+        cache_port = urllib.parse.urlsplit(cache_url).port
+        assert cache_url == f"redis://127.0.0.1:{cache_port}/0"
+        assert _redis_servers(cache_port), "make dev did not start redis-server"
+        base = f"http://127.0.0.1:{port}/payments"
+        status, created = call(base, "POST", {"name": "read through the cache"})
+        key = f"payments:{created['id']}"
+        assert status == 201 and _redis_cli(cache_url, "EXISTS", key) == "0"
+        assert call(f"{base}/{created['id']}") == (200, created)
+        assert json.loads(_redis_cli(cache_url, "GET", key)) == created  # the read filled the cache
+        assert 0 < int(_redis_cli(cache_url, "TTL", key)) <= 60
+        status, updated = call(f"{base}/{created['id']}", "PUT", {"name": "renamed"})
+        assert (status, updated["name"]) == (200, "renamed")
+        assert _redis_cli(cache_url, "EXISTS", key) == "0"  # the write evicted it
+    assert not _listening(cache_port)
+    assert not _redis_servers(cache_port), "make dev left redis-server running"
+
+
+def _postgres_servers(port: int) -> list[str]:
+    """Command lines of live PostgreSQL servers on ``port`` (the postmaster is started with -p <port>)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            args = cmdline.read_bytes().decode(errors="replace").split("\0")
+            live = "State:\tZ" not in (cmdline.parent / "status").read_text()
+            port_arg = args[args.index("-p") + 1] if "-p" in args else ""
+            if live and Path(args[0]).name == "postgres" and port_arg == str(port):
+                found.append(" ".join(args))
+    return found
+
+
+@pytest.mark.render
+def test_make_dev_runs_a_migrated_postgresql_and_stops_it(copie):
+    project = render(copie, {"services": ["dynamodb", "postgres"], "domains": ["orders", "payments"]})
+    checks.sync(project)
+    with make_dev(project) as (port, env, ready):
+        assert ready["database_url"] == f"postgresql://app@127.0.0.1:{port + 2}/app"
+        (server,) = _postgres_servers(port + 2)
+        data = Path(server.split(" -D ")[1].split()[0])
+        assert data.is_dir()
+        assert call(f"http://127.0.0.1:{port}/orders", "POST", {"name": "counted"})[0] == 201
+
+        def admin(job: str) -> str:
+            result = subprocess.run(
+                [checks.tool("make"), "admin", f"JOB={job}", f"PORT={port}"],
+                cwd=project, env=env, capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            assert result.returncode == 0, result.stdout + result.stderr
+            return result.stdout
+
+        # make dev applied the migrations: the snapshot's table exists, and nothing is pending.
+        assert '"orders": 1' in admin("snapshot")
+        assert '"applied": []' in admin("migrate")
+    assert not _listening(port + 2)
+    assert not _postgres_servers(port + 2), "make dev left PostgreSQL running"
+    assert not data.exists(), "make dev left the PostgreSQL data folder behind"

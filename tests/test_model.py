@@ -173,7 +173,7 @@ def test_queue_names_fit_sqs_limit_for_the_longest_names():
     assert all(len(service.function_name(f, "c" * 17)) <= 64 for f in service.functions)
 
 
-ALL_SERVICES = ["dynamodb", "sqs", "s3", "events", "cognito", "secrets"]
+ALL_SERVICES = ["dynamodb", "sqs", "s3", "events", "cognito", "secrets", "postgres", "redis"]
 # The resource kinds each service brings; a kind no chosen service brings must not appear.
 KINDS = {
     "dynamodb": {"table"},
@@ -182,6 +182,8 @@ KINDS = {
     "events": {"bus", "topic"},
     "cognito": {"user_pool"},
     "secrets": {"parameter", "secret"},
+    "postgres": {"network", "database"},
+    "redis": {"network", "cache"},
 }
 
 
@@ -214,6 +216,46 @@ def test_every_grant_is_on_a_resource_of_a_chosen_service_and_owned_or_shared():
     assert secret_readers == {"report"}
     publishers = {f.key for f in service.functions for g in f.grants if g.resource == "EventBus"}
     assert publishers == {"orders_create", "payments_create"}
+    # Only the two database jobs connect to PostgreSQL, each with its own function (and role).
+    connectors = {f.key for f in service.functions for g in f.grants if g.resource == "Database"}
+    assert connectors == {"migrate", "snapshot"}
+
+
+def test_functions_in_the_private_network_need_nothing_the_network_cannot_reach():
+    """The subnets have no internet route: only DynamoDB (gateway endpoint), PostgreSQL and Redis."""
+    service = model(domains=["orders", "payments"], services=ALL_SERVICES)
+    in_network = {f.key for f in service.network_functions}
+    cached = {f"{d}_{op}" for d in ("orders", "payments") for op in ("get", "update", "delete")}
+    assert in_network == cached | {"migrate", "snapshot"}
+    for function in service.network_functions:
+        kinds = {service.resource(g.resource).kind for g in function.grants}
+        assert kinds <= {"table", "database"}, function.key
+        used = {service.resource(r).kind for _, r in function.environment}
+        assert used <= {"table", "database", "cache"}, function.key
+    # Nothing outside the network is handed an endpoint it could not reach.
+    outside = [f for f in service.functions if not f.network]
+    assert all(r not in ("Database", "Cache") for f in outside for _, r in f.environment)
+    assert service.network_ports == (5432, 6379)
+    assert model(services=["dynamodb", "redis"]).network_ports == (6379,)
+    assert model(services=["dynamodb", "s3"]).network_functions == ()
+
+
+def test_postgres_and_redis_are_reached_by_url_without_a_password():
+    service = model(services=["dynamodb", "postgres", "redis"])
+    assert service.resource_name(service.database, "dev") == "order-service-dev-db"
+    assert service.endpoint_url(service.database, "h") == "postgresql://app@h:5432/app"
+    assert service.endpoint_url(service.cache, "h") == "rediss://h:6379"  # the serverless cache is TLS only
+    migrate = next(f for f in service.admin_jobs if f.key == "migrate")
+    assert (migrate.trigger.kind, migrate.environment) == ("oneoff", (("DATABASE_URL", "Database"),))
+    get = service.domains[0].function("get")
+    assert ("CACHE_URL", "Cache") in get.environment and get.grants[0].actions == ("dynamodb:GetItem",)
+    # The cache's name fits ElastiCache's 40 characters for every prefix the stages validator allows.
+    from naming import CACHE_PREFIX_MAX
+
+    longest = model(
+        project_slug="a" * (CACHE_PREFIX_MAX - 5), stages=["prod"], services=["dynamodb", "redis"]
+    )
+    assert len(longest.resource_name(longest.cache, "prod")) <= 40
 
 
 def test_s3_gives_each_domain_a_bucket_and_presigned_url_routes_with_object_grants():

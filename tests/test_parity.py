@@ -24,7 +24,7 @@ ANSWER_SETS = {
     "several-domains": {
         "domains": ["orders", "payments", "customer_accounts"],
         "stages": ["dev", "prod"],
-        "services": ["dynamodb", "sqs", "s3", "events", "cognito", "secrets"],
+        "services": ["dynamodb", "sqs", "s3", "events", "cognito", "secrets", "postgres", "redis"],
         "public_routes": ["GET /payments/{id}"],
         "layout": "single",
         "aws_region": "eu-west-1",

@@ -45,6 +45,13 @@ BAD_ANSWERS = [
         {"project_slug": "a" * 32, "stages": ["dev", "preprodeu"], "services": ["dynamodb", "s3"]},
         "'" + "a" * 32 + "-preprodeu' is 42 characters; with s3 it starts every bucket name",
     ),
+    (
+        {"project_slug": "a" * 28, "stages": ["dev", "staging"], "services": ["dynamodb", "redis"]},
+        "'"
+        + "a" * 28
+        + "-staging' is 36 characters; with redis it starts the cache's name, which ElastiCache "
+        "limits to 40, so it may be at most 34",
+    ),
     ({"services": ["sqs"]}, "Select dynamodb: every domain keeps its records in its own DynamoDB table."),
     ({"services": []}, "Select dynamodb"),
     ({"services": ["dynamodb", "kafka"]}, "Invalid choice for 'services'"),

@@ -196,7 +196,7 @@ def test_update_adds_backing_services_and_keeps_the_team_s_logic(releases, tmp_p
     edit(service, "MAX_PAGE_SIZE = 100", "MAX_PAGE_SIZE = 50  # our own limit")
     commit_all(project, "Smaller pages")
 
-    services = ["dynamodb", "sqs", "s3", "events", "cognito", "secrets"]
+    services = ["dynamodb", "sqs", "s3", "events", "cognito", "secrets", "postgres", "redis"]
     update(project, releases, data={"services": services, "public_routes": ["GET /orders"]})
     commit_all(project, "Add every backing service")
     assert conflicted(project) == []
@@ -217,6 +217,13 @@ def test_update_adds_backing_services_and_keeps_the_team_s_logic(releases, tmp_p
         ("infra/template.yaml", "ReportWebhookSecret:"),
         ("contracts/events/orders/order-created.v1.json", '"title"'),
         (".copier-answers.yml", "- GET /orders"),
+        ("domains/orders/src/orders/handlers.py", "read_through(get_cache(), CACHE_KEY.format(record_id)"),
+        ("libs/platform/src/service_platform/cache.py", "class DynamoCache"),
+        ("tests/test_cache.py", "def test_reads_are_served_from_the_cache_and_writes_evict("),
+        ("infra/template.yaml", "DatabaseProxy:"),
+        ("infra/template.yaml", "AWS::ElastiCache::ServerlessCache"),
+        ("admin/src/admin_jobs/migrations/0001_record_counts.sql", "CREATE TABLE record_counts"),
+        ("libs/platform/src/service_platform/database.py", "generate_db_auth_token"),
     ]:
         assert needle in (project / path).read_text(), (path, needle)
     checks.lint_and_test(project)

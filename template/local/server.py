@@ -277,6 +277,33 @@ def start_emulator(port: int):
     return emulator, endpoint
 
 
+def start_database():
+    """Service postgres: a real PostgreSQL where local/env.py points DATABASE_URL, migrated by the
+    migrate job as a deployed stage is."""
+    from local.postgres_server import MissingServerError, PostgresServer
+    from local.routes import ADMIN_JOBS
+
+    try:
+        database = PostgresServer(urlsplit(os.environ[env.DATABASE]).port).start()
+    except MissingServerError as error:
+        raise SystemExit(f"`make dev` needs PostgreSQL: {error}.") from None
+    module, _, attribute = ADMIN_JOBS["migrate"][0].rpartition(".")
+    getattr(importlib.import_module(module), attribute)({}, context_for("admin-migrate"))
+    return database
+
+
+def start_cache():
+    """Service redis: a real Redis on a free loopback port; CACHE_URL points the handlers at it."""
+    from local.redis_server import RedisServer, RedisServerNotFound
+
+    try:
+        cache = RedisServer().start()
+    except RedisServerNotFound as error:
+        raise SystemExit(f"`make dev` needs Redis: {error}.") from None
+    os.environ[env.CACHE] = cache.url
+    return cache
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
@@ -284,6 +311,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     aws_port = args.aws_port or args.port + 1
     emulator, endpoint = start_emulator(aws_port)
+    database = start_database() if env.DATABASE else None
+    cache = start_cache() if env.CACHE else None
     authorize = None
     if PROTECTED_ROUTES:  # service cognito: tokens from the local user pool (`make token`)
         from local.auth import local_authorizer
@@ -305,10 +334,14 @@ def main(argv: list[str] | None = None) -> None:
                 "routes": [f"{m} {p}" for m, p, _ in ROUTES],
                 "queues": [queue for queue, _, _ in CONSUMERS],
                 "subscribers": [target for _, target in SUBSCRIBERS],
+                **({"cache_url": cache.url} if cache else {}),
+                **({"database_url": database.url} if database else {}),
             }
         ),
         flush=True,
     )
+    # `kill` (SIGTERM) stops it as Ctrl+C does, so the servers it started stop with it.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -323,6 +356,10 @@ def main(argv: list[str] | None = None) -> None:
             worker.join(timeout=5)
         server.server_close()
         emulator.stop()
+        if database:
+            database.stop()
+        if cache:
+            cache.stop()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import model, storage
+from infra.network import Network
 from infra.settings import StageSettings
 
 
@@ -18,9 +19,10 @@ class ServiceFunction(Construct):
     """Log group, role and function for one record of infra/model.py.
 
     The role is written out statement by statement from the model: logging to this function's
-    log group, exactly the granted actions on each resource, and X-Ray when the stage traces.
+    log group, exactly the granted actions on each resource, X-Ray when the stage traces and, for a
+    function in the private subnets, the network interface actions Lambda needs there.
     It is handed to the function read-only (``without_policy_updates``), so nothing CDK would add
-    on its own (tracing, event sources, grant helpers) can widen it.
+    on its own (tracing, event sources, grant helpers, the VPC access managed policy) can widen it.
     """
 
     def __init__(
@@ -56,6 +58,9 @@ class ServiceFunction(Construct):
         ]
         if settings.tracing:
             statements.append(iam.PolicyStatement(actions=model.TRACING_ACTIONS, resources=["*"]))
+        network: Network | None = resources[model.NETWORK.logical_id] if spec.network else None
+        if network:
+            statements.append(iam.PolicyStatement(actions=model.NETWORK_ACTIONS, resources=["*"]))
         self.role = iam.Role(
             self,
             "Role",
@@ -73,11 +78,20 @@ class ServiceFunction(Construct):
                         "grant names the bucket's objects and only the model's object actions.",
                     )
                 )
-        if settings.tracing:
+        # The statements on "*": what they allow, when the role has them.
+        wildcard = [
+            actions
+            for actions, granted in (
+                ("X-Ray PutTraceSegments/PutTelemetryRecords", settings.tracing),
+                ("the EC2 network interface actions Lambda uses in the private subnets", network is not None),
+            )
+            if granted
+        ]
+        if wildcard:
             Validations.of(self.role).acknowledge(
                 Acknowledgment(
                     id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-                    reason="X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions; "
+                    reason=f"{' and '.join(wildcard)} have no resource-level permissions; "
                     "'*' is the narrowest resource AWS accepts for them.",
                 )
             )
@@ -104,6 +118,9 @@ class ServiceFunction(Construct):
             role=self.role.without_policy_updates(),
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE if settings.tracing else lambda_.Tracing.PASS_THROUGH,
+            vpc=network.vpc if network else None,
+            vpc_subnets=network.subnets if network else None,
+            security_groups=[network.function_security_group] if network else None,
         )
         Validations.of(self.function).acknowledge(
             Acknowledgment(

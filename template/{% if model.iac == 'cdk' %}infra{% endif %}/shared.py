@@ -13,8 +13,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra import eventbus, model, storage
+from infra import data, eventbus, model, storage
 from infra.auth import Auth
+from infra.network import Network
 from infra.settings import StageSettings
 
 # One JSON line per request in the access log group.
@@ -58,6 +59,18 @@ class SharedInfra(Construct):
         for spec, build in ((model.SETTINGS_PARAMETER, storage.parameter), (model.REPORT_SECRET, storage.secret)):
             if spec:
                 self.resources[spec.logical_id] = build(self, spec.logical_id, spec, settings)
+        # PostgreSQL and Redis live in a private network; the functions that reach them run in it too.
+        if model.NETWORK:
+            network = Network(self, model.NETWORK.logical_id, spec=model.NETWORK, settings=settings)
+            self.resources[model.NETWORK.logical_id] = network
+            if model.DATABASE:
+                self.resources[model.DATABASE.logical_id] = data.Database(
+                    self, model.DATABASE.logical_id, spec=model.DATABASE, settings=settings, network=network
+                )
+            if model.CACHE:
+                self.resources[model.CACHE.logical_id] = data.Cache(
+                    self, model.CACHE.logical_id, spec=model.CACHE, settings=settings, network=network
+                )
         # With a user pool, every route needs its token unless the model marks the route public.
         self.auth = Auth(self, "Auth", spec=model.USER_POOL, settings=settings) if model.USER_POOL else None
 

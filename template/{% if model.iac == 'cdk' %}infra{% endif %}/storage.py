@@ -11,11 +11,22 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from infra import model
+from infra import data, model
+from infra.network import Network
 from infra.settings import StageSettings
 
-# What a grant or an environment variable may name, by logical id.
-Resource = dynamodb.Table | sqs.Queue | s3.Bucket | events.EventBus | ssm.StringParameter | secretsmanager.Secret
+# What a grant or an environment variable may name, by logical id (and the network in-network functions run in).
+Resource = (
+    dynamodb.Table
+    | sqs.Queue
+    | s3.Bucket
+    | events.EventBus
+    | ssm.StringParameter
+    | secretsmanager.Secret
+    | data.Database
+    | data.Cache
+    | Network
+)
 Resources = dict[str, Resource]
 
 
@@ -154,11 +165,16 @@ def arn(resource: Resource, objects: bool = False) -> str:
         return resource.parameter_arn
     if isinstance(resource, secretsmanager.Secret):
         return resource.secret_arn
+    if isinstance(resource, data.Database):  # rds-db:connect: the database user, through the proxy
+        return resource.connect_arn
     return resource.table_arn
 
 
 def name(resource: Resource) -> str:
-    """What an environment variable carries: the resource's name (a queue's name, not its URL)."""
+    """What an environment variable carries: the resource's name (a queue's name, not its URL), or the
+    database's or the cache's URL."""
+    if isinstance(resource, data.Database | data.Cache):
+        return resource.url
     if isinstance(resource, s3.Bucket):
         return resource.bucket_name
     if isinstance(resource, sqs.Queue):

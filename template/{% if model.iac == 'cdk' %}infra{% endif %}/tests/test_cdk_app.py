@@ -20,7 +20,15 @@ FUNCTIONS = [f for d in model.DOMAINS for f in d.functions] + list(model.ADMIN_J
 TABLES = {t.logical_id: t for t in [*(d.table for d in model.DOMAINS), *model.SHARED_TABLES]}
 QUEUES = {q.logical_id: q for d in model.DOMAINS for q in (d.queue, d.dead_letter_queue) if q}
 BUCKETS = {d.bucket.logical_id: d.bucket for d in model.DOMAINS if d.bucket}
-SHARED = [model.EVENT_BUS, model.TOPIC, model.USER_POOL, model.SETTINGS_PARAMETER, model.REPORT_SECRET]
+SHARED = [
+    model.EVENT_BUS,
+    model.TOPIC,
+    model.USER_POOL,
+    model.SETTINGS_PARAMETER,
+    model.REPORT_SECRET,
+    model.DATABASE,
+    model.CACHE,
+]
 # Every record of infra/model.py that becomes a named resource, by logical id.
 SPECS = {**TABLES, **QUEUES, **BUCKETS, **{spec.logical_id: spec for spec in SHARED if spec}}
 # Bucket names end in the deploying account's id, which the offline synth leaves to CloudFormation.
@@ -39,7 +47,26 @@ NAME_PROPERTY = {
     "AWS::Cognito::UserPoolClient": "ClientName",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::Lambda::Function": "FunctionName",
+    "AWS::RDS::DBCluster": "DBClusterIdentifier",
+    "AWS::RDS::DBProxy": "DBProxyName",
+    "AWS::ElastiCache::ServerlessCache": "ServerlessCacheName",
 }
+
+# The properties of the PostgreSQL cluster and its writer that the model decides.
+CLUSTER_PROPERTIES = [
+    "DBClusterIdentifier",
+    "Engine",
+    "EngineVersion",
+    "DatabaseName",
+    "MasterUsername",
+    "ManageMasterUserPassword",
+    "EnableIAMDatabaseAuthentication",
+    "StorageEncrypted",
+    "ServerlessV2ScalingConfiguration",
+    "DeletionProtection",
+    "BackupRetentionPeriod",
+]
+INSTANCE_PROPERTIES = ["DBClusterIdentifier", "DBInstanceClass", "Engine", "PubliclyAccessible"]
 
 
 @pytest.fixture(scope="module")
@@ -74,13 +101,17 @@ def resources(template: dict, kind: str) -> dict[str, dict]:
 def named(template: dict, reference: dict) -> str:
     """The physical name of the resource a {"Ref": ...} or {"Fn::GetAtt": [..., ...]} points at.
 
-    An ARN built with Fn::Join (a parameter's, or a bucket's objects: <arn>/*) names the resource it
-    joins, followed by "/*" when it ends with it.
+    An ARN built with Fn::Join (a parameter's, a bucket's objects: <arn>/*, a database user's:
+    ...:dbuser:<proxy id>/<user>) names the resource it joins, followed by the path it ends with.
+    A field of an ARN (Fn::Select of an Fn::Split, such as the proxy's id) names that ARN's resource.
     """
     if "Fn::Join" in reference:
         parts = reference["Fn::Join"][1]
         (inner,) = [p for p in parts if isinstance(p, dict) and p.get("Ref", "").split("::")[0] != "AWS"]
-        return named(template, inner) + ("/*" if parts[-1] == "/*" else "")
+        path = parts[-1] if isinstance(parts[-1], str) and parts[-1].startswith("/") else ""
+        return named(template, inner) + path
+    if "Fn::Select" in reference:
+        return named(template, reference["Fn::Select"][1]["Fn::Split"][1])
     logical_id = reference["Ref"] if "Ref" in reference else reference["Fn::GetAtt"][0]
     resource = template["Resources"][logical_id]
     return text(resource["Properties"][NAME_PROPERTY[resource["Type"]]])
@@ -193,7 +224,7 @@ def test_roles_hold_only_what_the_model_grants(synth):
                     actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                     assert not [a for a in actions if a == "*" or a.endswith(":*")], role_id
                     if statement["Resource"] == "*":
-                        assert set(actions) <= set(model.TRACING_ACTIONS), role_id
+                        assert set(actions) <= {*model.TRACING_ACTIONS, *model.NETWORK_ACTIONS}, role_id
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
@@ -221,14 +252,19 @@ def test_function_roles_hold_exactly_the_model_grants(path, synth):
                 names = {"*" if target == "*" else named(template, target) for target in listed(statement["Resource"])}
                 granted |= {(name, action) for name in names for action in listed(statement["Action"])}
         wanted = {(f"/aws/lambda/{function_name}", action) for action in model.LOG_ACTIONS}
-        wanted |= {
-            (physical(prefix, g.resource) + ("/*" if g.objects else ""), action)
-            for g in specs[function_name].grants
-            for action in g.actions
-        }
+        wanted |= {(granted_on(prefix, g), action) for g in specs[function_name].grants for action in g.actions}
         if config["tracing"]:
             wanted |= {("*", action) for action in model.TRACING_ACTIONS}
+        if specs[function_name].network:
+            wanted |= {("*", action) for action in model.NETWORK_ACTIONS}
         assert granted == wanted, function_name
+
+
+def granted_on(prefix: str, grant: model.Grant) -> str:
+    """What a grant's statement names: the resource, a bucket's objects, or the database user (via the proxy)."""
+    if model.DATABASE and grant.resource == model.DATABASE.logical_id:
+        return f"{physical(prefix, grant.resource)}/{model.DATABASE.user}"
+    return physical(prefix, grant.resource) + ("/*" if grant.objects else "")
 
 
 def test_queues_are_the_model_queues(synth):
@@ -455,6 +491,183 @@ def test_settings_parameter_and_a_secret_without_a_value(synth):
         # No value in the template: CloudFormation generates a placeholder until the team stores the real one.
         assert "SecretString" not in secret["Properties"]
         assert "GenerateSecretString" in secret["Properties"]
+
+
+def test_network_is_two_private_subnets_whose_only_way_out_is_dynamodb(synth):
+    for prefix, template in synth["templates"].items():
+        kinds = {r["Type"] for r in template["Resources"].values() if r["Type"].startswith("AWS::EC2::")}
+        if model.NETWORK is None:
+            assert not kinds, prefix
+            continue
+        # No internet gateway, NAT gateway, elastic IP or route: nothing here calls the internet.
+        assert kinds == {
+            "AWS::EC2::VPC",
+            "AWS::EC2::Subnet",
+            "AWS::EC2::RouteTable",
+            "AWS::EC2::SubnetRouteTableAssociation",
+            "AWS::EC2::VPCEndpoint",
+            "AWS::EC2::SecurityGroup",
+            "AWS::EC2::SecurityGroupIngress",
+        }, prefix
+        (vpc,) = resources(template, "AWS::EC2::VPC").values()
+        assert vpc["Properties"]["CidrBlock"] == "10.0.0.0/16"
+        assert vpc["Properties"]["EnableDnsSupport"] is vpc["Properties"]["EnableDnsHostnames"] is True
+        assert {"Key": "Name", "Value": f"{prefix}-{model.NETWORK.name_suffix}"} in vpc["Properties"]["Tags"]
+        subnets = resources(template, "AWS::EC2::Subnet")
+        assert sorted(
+            (subnet["Properties"]["CidrBlock"], subnet["Properties"]["AvailabilityZone"]) for subnet in subnets.values()
+        ) == [
+            ("10.0.0.0/20", {"Fn::Select": [0, {"Fn::GetAZs": ""}]}),
+            ("10.0.16.0/20", {"Fn::Select": [1, {"Fn::GetAZs": ""}]}),
+        ]
+        assert {subnet["Properties"]["MapPublicIpOnLaunch"] for subnet in subnets.values()} == {False}
+        # One route table for both subnets, and the gateway endpoints' routes in it.
+        (route_table,) = resources(template, "AWS::EC2::RouteTable")
+        associations = [a["Properties"] for a in resources(template, "AWS::EC2::SubnetRouteTableAssociation").values()]
+        assert sorted(a["SubnetId"]["Ref"] for a in associations) == sorted(subnets)
+        assert [a["RouteTableId"] for a in associations] == [{"Ref": route_table}] * len(subnets)
+        endpoints = [e["Properties"] for e in resources(template, "AWS::EC2::VPCEndpoint").values()]
+        assert sorted(e["ServiceName"]["Fn::Join"][1][-1] for e in endpoints) == [
+            f".{service}" for service in sorted(model.NETWORK.gateway_endpoints)
+        ]
+        for endpoint in endpoints:
+            assert endpoint["VpcEndpointType"] == "Gateway"
+            assert endpoint["RouteTableIds"] == [{"Ref": route_table}]
+
+
+def test_only_the_in_network_functions_reach_the_data_services(synth):
+    for prefix, template in synth["templates"].items():
+        specs = {f"{prefix}-{f.suffix}": f for f in FUNCTIONS}
+        subnets = sorted(resources(template, "AWS::EC2::Subnet"))
+        attached = set()
+        for function in resources(template, "AWS::Lambda::Function").values():
+            properties = function["Properties"]
+            name, config = properties["FunctionName"], properties.get("VpcConfig")
+            assert (config is not None) is specs[name].network, name
+            if config:
+                assert sorted(subnet["Ref"] for subnet in config["SubnetIds"]) == subnets, name
+                (group,) = config["SecurityGroupIds"]
+                attached.add(group["Fn::GetAtt"][0])
+        if model.NETWORK is None:
+            continue
+        (function_group,) = attached  # one group for every in-network function
+        groups = resources(template, "AWS::EC2::SecurityGroup")
+        # Nothing may connect to the functions; they may open HTTPS (only DynamoDB's endpoint is routable)
+        # and the data services' ports inside the VPC.
+        properties = groups[function_group]["Properties"]
+        assert not properties.get("SecurityGroupIngress")
+        (vpc,) = resources(template, "AWS::EC2::VPC")
+        inside = {"Fn::GetAtt": [vpc, "CidrBlock"]}
+        assert [
+            (r["IpProtocol"], r["FromPort"], r["ToPort"], r["CidrIp"]) for r in properties["SecurityGroupEgress"]
+        ] == [
+            ("tcp", 443, 443, "0.0.0.0/0"),
+            *(("tcp", port, port, inside) for port in model.NETWORK.ports),
+        ]
+        # Each data service's group admits the functions on its port, and nobody from an address range.
+        rules = [r["Properties"] for r in resources(template, "AWS::EC2::SecurityGroupIngress").values()]
+        assert sorted(
+            r["FromPort"] for r in rules if r["SourceSecurityGroupId"] == {"Fn::GetAtt": [function_group, "GroupId"]}
+        ) == sorted(model.NETWORK.ports)
+        assert all("SourceSecurityGroupId" in r for r in rules)
+        assert not [g for g in groups.values() if g["Properties"].get("SecurityGroupIngress")]
+
+
+def test_functions_reach_the_database_and_the_cache_by_url(synth):
+    for prefix, template in synth["templates"].items():
+        endpoints = {}  # logical id of the model's record -> (its URL with {host}, the attribute holding the host)
+        if model.DATABASE:
+            (proxy,) = resources(template, "AWS::RDS::DBProxy")
+            endpoints[model.DATABASE.logical_id] = (model.DATABASE.url, [proxy, "Endpoint"])
+        if model.CACHE:
+            (cache,) = resources(template, "AWS::ElastiCache::ServerlessCache")
+            endpoints[model.CACHE.logical_id] = (model.CACHE.url, [cache, "Endpoint.Address"])
+        functions = {
+            r["Properties"]["FunctionName"]: r["Properties"]
+            for r in resources(template, "AWS::Lambda::Function").values()
+        }
+        for spec in FUNCTIONS:
+            variables = functions[f"{prefix}-{spec.suffix}"]["Environment"]["Variables"]
+            for variable, logical_id in spec.environment:
+                if logical_id in endpoints:
+                    url, attribute = endpoints[logical_id]
+                    before, after = url.split("{host}")
+                    assert variables[variable] == {"Fn::Join": ["", [before, {"Fn::GetAtt": attribute}, after]]}
+
+
+def test_database_is_a_serverless_cluster_behind_a_tls_and_iam_only_proxy(synth):
+    kinds = ["AWS::RDS::DBCluster", "AWS::RDS::DBInstance", "AWS::RDS::DBProxy", "AWS::RDS::DBSubnetGroup"]
+    for prefix, template, production in stage_templates(synth):
+        if model.DATABASE is None:
+            assert not [kind for kind in kinds if resources(template, kind)], prefix
+            continue
+        spec, subnets = model.DATABASE, sorted(resources(template, "AWS::EC2::Subnet"))
+        ((cluster_id, cluster),) = resources(template, "AWS::RDS::DBCluster").items()
+        properties = cluster["Properties"]
+        # A final snapshot when the stack deletes or replaces the cluster.
+        assert cluster["DeletionPolicy"] == cluster["UpdateReplacePolicy"] == "Snapshot"
+        assert {key: properties[key] for key in CLUSTER_PROPERTIES} == {
+            "DBClusterIdentifier": physical(prefix, spec.logical_id),
+            "Engine": "aurora-postgresql",
+            "EngineVersion": spec.engine_version,
+            "DatabaseName": spec.database_name,
+            "MasterUsername": spec.user,
+            "ManageMasterUserPassword": True,
+            "EnableIAMDatabaseAuthentication": True,
+            "StorageEncrypted": True,
+            "ServerlessV2ScalingConfiguration": {"MinCapacity": spec.min_capacity, "MaxCapacity": spec.max_capacity},
+            "DeletionProtection": production,
+            "BackupRetentionPeriod": 7,
+        }
+        assert "MasterUserPassword" not in properties  # RDS keeps it in a secret of its own
+        ((subnet_group_id, subnet_group),) = resources(template, "AWS::RDS::DBSubnetGroup").items()
+        assert properties["DBSubnetGroupName"] == {"Ref": subnet_group_id}
+        assert sorted(subnet["Ref"] for subnet in subnet_group["Properties"]["SubnetIds"]) == subnets
+        (instance,) = resources(template, "AWS::RDS::DBInstance").values()
+        assert {key: instance["Properties"][key] for key in INSTANCE_PROPERTIES} == {
+            "DBClusterIdentifier": {"Ref": cluster_id},
+            "DBInstanceClass": "db.serverless",
+            "Engine": "aurora-postgresql",
+            "PubliclyAccessible": False,
+        }
+        (proxy,) = resources(template, "AWS::RDS::DBProxy").values()
+        secret = {"Fn::GetAtt": [cluster_id, "MasterUserSecret.SecretArn"]}  # the cluster's managed secret
+        assert proxy["Properties"]["DBProxyName"] == physical(prefix, spec.logical_id)
+        assert proxy["Properties"]["EngineFamily"] == "POSTGRESQL"
+        assert proxy["Properties"]["RequireTLS"] is True
+        assert proxy["Properties"]["Auth"] == [{"AuthScheme": "SECRETS", "IAMAuth": "REQUIRED", "SecretArn": secret}]
+        assert proxy["Properties"]["VpcSecurityGroupIds"] == properties["VpcSecurityGroupIds"]
+        assert sorted(subnet["Ref"] for subnet in proxy["Properties"]["VpcSubnetIds"]) == subnets
+        (target_group,) = resources(template, "AWS::RDS::DBProxyTargetGroup").values()
+        assert target_group["Properties"]["TargetGroupName"] == "default"
+        assert target_group["Properties"]["DBClusterIdentifiers"] == [{"Ref": cluster_id}]
+        # The proxy's role: only RDS may assume it, and it may only read that secret.
+        role = template["Resources"][proxy["Properties"]["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
+        (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+        assert trust == {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "rds.amazonaws.com"}}
+        assert [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]] == [
+            {"Action": "secretsmanager:GetSecretValue", "Effect": "Allow", "Resource": secret}
+        ]
+
+
+def test_cache_is_serverless_redis_with_capped_usage(synth):
+    for prefix, template in synth["templates"].items():
+        caches = resources(template, "AWS::ElastiCache::ServerlessCache")
+        if model.CACHE is None:
+            assert not caches, prefix
+            continue
+        (cache,) = caches.values()
+        properties = cache["Properties"]
+        assert properties["ServerlessCacheName"] == physical(prefix, model.CACHE.logical_id)
+        assert (properties["Engine"], properties["MajorEngineVersion"]) == ("redis", model.CACHE.major_engine_version)
+        assert properties["CacheUsageLimits"] == {
+            "DataStorage": {"Maximum": model.CACHE.max_storage_gb, "Unit": "GB"},
+            "ECPUPerSecond": {"Maximum": model.CACHE.max_ecpu_per_second},
+        }
+        assert sorted(subnet["Ref"] for subnet in properties["SubnetIds"]) == sorted(
+            resources(template, "AWS::EC2::Subnet")
+        )
+        assert "AuthToken" not in properties and "UserGroupId" not in properties  # reached by security group only
 
 
 def test_cdk_nag_finds_nothing_unacknowledged(synth):

@@ -157,3 +157,98 @@ def test_no_secret_value_is_written_in_the_template(template):
     for parameter in _of_type(template, "AWS::SSM::Parameter").values():  # plain settings, valid JSON
         assert parameter["Properties"]["Type"] == "String"
         assert isinstance(json.loads(parameter["Properties"]["Value"]), dict)
+
+
+def _in_network(template: dict) -> dict[str, dict]:
+    return {k: f for k, f in _of_type(template, "AWS::Serverless::Function").items() if "VpcConfig" in f["Properties"]}
+
+
+def test_exactly_the_functions_that_reach_postgres_or_redis_run_in_the_private_subnets(template):
+    subnets = [{"Ref": k} for k in _of_type(template, "AWS::EC2::Subnet")]
+    reaching = {
+        k
+        for k, f in _of_type(template, "AWS::Serverless::Function").items()
+        if {"DATABASE_URL", "CACHE_URL"} & set(f["Properties"].get("Environment", {}).get("Variables", {}))
+    }
+    assert set(_in_network(template)) == reaching
+    for function in _in_network(template).values():
+        vpc = function["Properties"]["VpcConfig"]
+        assert vpc == {"SubnetIds": subnets, "SecurityGroupIds": [{"Ref": "FunctionSecurityGroup"}]}
+
+
+def test_the_network_has_no_way_to_the_internet(template):
+    resources = {r["Type"] for r in template["Resources"].values()}
+    assert not resources & {
+        "AWS::EC2::InternetGateway",
+        "AWS::EC2::EgressOnlyInternetGateway",
+        "AWS::EC2::NatGateway",
+        "AWS::EC2::Route",
+    }
+    subnets = _of_type(template, "AWS::EC2::Subnet")
+    assert len(subnets) in (0, 2)
+    assert all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets.values())
+    endpoints = [e["Properties"] for e in _of_type(template, "AWS::EC2::VPCEndpoint").values()]
+    if subnets:  # in-network functions reach their tables through a gateway endpoint, and nothing else
+        assert [(e["VpcEndpointType"], e["ServiceName"]["Sub"]) for e in endpoints] == [
+            ("Gateway", "com.amazonaws.${AWS::Region}.dynamodb")
+        ]
+
+
+def test_data_ports_are_open_only_to_the_in_network_functions(template):
+    groups = _of_type(template, "AWS::EC2::SecurityGroup")
+    if not groups:
+        return
+    functions = groups["FunctionSecurityGroup"]["Properties"]
+    assert "SecurityGroupIngress" not in functions  # nothing connects to a function
+    egress = {(rule["FromPort"], rule["ToPort"]) for rule in functions["SecurityGroupEgress"]}
+    expected = {"DatabaseSecurityGroup": 5432, "CacheSecurityGroup": 6379}
+    assert egress == {(443, 443)} | {(port, port) for group, port in expected.items() if group in groups}
+    for group, port in expected.items():
+        if group not in groups:
+            continue
+        ingress = groups[group]["Properties"]["SecurityGroupIngress"]
+        assert [(r["FromPort"], r["ToPort"], r["SourceSecurityGroupId"]) for r in ingress] == [
+            (port, port, {"Ref": "FunctionSecurityGroup"})
+        ]
+    for rule in _of_type(template, "AWS::EC2::SecurityGroupIngress").values():  # the proxy to the cluster
+        assert rule["Properties"]["GroupId"] == rule["Properties"]["SourceSecurityGroupId"]
+
+
+def test_the_database_signs_in_with_iam_over_tls_and_no_password_is_written(template):
+    for logical_id, cluster in _of_type(template, "AWS::RDS::DBCluster").items():
+        properties = cluster["Properties"]
+        assert cluster["DeletionPolicy"] == cluster["UpdateReplacePolicy"] == "Snapshot"
+        assert "MasterUserPassword" not in properties
+        assert properties["ManageMasterUserPassword"] is True
+        assert properties["EnableIAMDatabaseAuthentication"] is True
+        assert properties["StorageEncrypted"] is True
+        secret = {"GetAtt": f"{logical_id}.MasterUserSecret.SecretArn"}
+        (proxy,) = _of_type(template, "AWS::RDS::DBProxy").values()
+        assert proxy["Properties"]["RequireTLS"] is True
+        assert proxy["Properties"]["Auth"] == [{"AuthScheme": "SECRETS", "SecretArn": secret, "IAMAuth": "REQUIRED"}]
+        role = template["Resources"][proxy["Properties"]["RoleArn"]["GetAtt"].removesuffix(".Arn")]["Properties"]
+        assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "rds.amazonaws.com"}
+        (policy,) = role["Policies"]
+        statements = policy["PolicyDocument"]["Statement"]
+        assert statements == [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret}]
+
+
+def test_functions_connect_only_as_the_app_user_of_the_proxy(template):
+    for role in _of_type(template, "AWS::IAM::Role").values():
+        for policy in role["Properties"]["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if "rds-db:connect" not in statement.get("Action", []):
+                    continue
+                arn, variables = statement["Resource"]["Sub"]
+                assert statement["Action"] == ["rds-db:connect"]
+                assert arn.endswith(":dbuser:${ProxyId}/app")
+                assert variables["ProxyId"]["Select"][1]["Split"][1] == {"GetAtt": "DatabaseProxy.DBProxyArn"}
+
+
+def test_the_cache_is_serverless_redis_with_usage_limits(template):
+    for cache in _of_type(template, "AWS::ElastiCache::ServerlessCache").values():
+        properties = cache["Properties"]
+        assert (properties["Engine"], properties["MajorEngineVersion"]) == ("redis", "7")
+        assert properties["SecurityGroupIds"] == [{"Ref": "CacheSecurityGroup"}]
+        limits = properties["CacheUsageLimits"]
+        assert limits["DataStorage"]["Maximum"] and limits["ECPUPerSecond"]["Maximum"]

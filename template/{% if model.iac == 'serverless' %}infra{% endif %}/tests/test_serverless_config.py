@@ -21,6 +21,15 @@ CONFIGS = sorted(CONFIG.glob("*.json"))
 SOURCE = (INFRA / "serverless.yml").read_text()
 # What a Lambda event source mapping needs on the queue it reads, through the function's role
 CONSUME_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+# What Lambda needs to attach a function to the private subnets (postgres, redis)
+NETWORK_ACTIONS = {
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+}
+DATA_VARIABLES = {"DATABASE_URL", "CACHE_URL"}  # the functions that reach postgres or redis
 # ${file(../config/${sls:stage}.json):key}, and the stage guard's ${opt:stage, '<first>'} form
 # The public routes are an answer of the template: `copier update --data 'public_routes=[...]'` changes them.
 ANSWERS = yaml.safe_load((INFRA.parent / ".copier-answers.yml").read_text())
@@ -96,14 +105,18 @@ def _statements(role: dict) -> list[dict]:
     return out
 
 
-def test_no_wildcard_actions_and_star_only_for_xray(resources):
+def test_no_wildcard_actions_and_star_only_for_xray_and_network_interfaces(service, resources):
+    in_network = {function["role"] for function in service["functions"].values() if "vpc" in function}
     for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::IAM::Role":
             continue
         for statement in _statements(resource):
             assert not any(action.endswith("*") for action in statement["Action"]), logical_id
-            if statement["Resource"] == "*":
-                assert all(action.startswith("xray:") for action in statement["Action"]), logical_id
+            if statement["Resource"] != "*":
+                continue
+            # X-Ray and the network interfaces of in-network functions have no resource-level permissions.
+            allowed = NETWORK_ACTIONS if logical_id in in_network else set()
+            assert all(a.startswith("xray:") or a in allowed for a in statement["Action"]), logical_id
 
 
 def test_tables_are_retained(resources):
@@ -414,3 +427,143 @@ def test_parameters_and_secrets_match_the_ones_local_development_creates(service
     local = getattr(env, "SECRETS", {})
     assert secrets == set(local)
     assert {name: by_name[name] for name in secrets} == {name: variable for name, (variable, _) in local.items()}
+
+
+# The private network, PostgreSQL and Redis (services postgres and redis).
+
+
+def _ref(logical_id: str) -> dict:
+    return {"Ref": logical_id}
+
+
+def _group_id(logical_id: str) -> dict:
+    return {"Fn::GetAtt": [logical_id, "GroupId"]}
+
+
+def test_exactly_the_functions_that_reach_postgres_or_redis_run_in_the_private_subnets(service, resources):
+    reaching = {key for key, f in service["functions"].items() if DATA_VARIABLES & set(f.get("environment", {}))}
+    in_network = {key for key, f in service["functions"].items() if "vpc" in f}
+    assert in_network == reaching
+    subnets = [_ref(key) for key in _of_type(resources, "AWS::EC2::Subnet")]
+    for key in in_network:
+        assert service["functions"][key]["vpc"] == "${self:custom.vpc}", key
+        role = resources[service["functions"][key]["role"]]
+        assert "ManagedPolicyArns" not in role["Properties"], f"{key}: the network actions are spelled out"
+        assert {a for s in _statements(role) if s["Resource"] == "*" for a in s["Action"]} >= NETWORK_ACTIONS
+    if in_network:
+        vpc = service["custom"]["vpc"]
+        assert vpc == {"subnetIds": subnets, "securityGroupIds": [_ref("FunctionSecurityGroup")]}
+    assert "vpc" not in service["provider"], "only the functions that need the network are in it"
+
+
+def test_the_network_has_no_way_to_the_internet(resources):
+    kinds = {r["Type"] for r in resources.values()}
+    assert not kinds & {
+        "AWS::EC2::InternetGateway",
+        "AWS::EC2::EgressOnlyInternetGateway",
+        "AWS::EC2::NatGateway",
+        "AWS::EC2::Route",
+    }
+    subnets = _of_type(resources, "AWS::EC2::Subnet")
+    assert len(subnets) in (0, 2)
+    assert all(subnet["MapPublicIpOnLaunch"] is False for subnet in subnets.values())
+    zones = [subnet["AvailabilityZone"]["Fn::Select"][0] for subnet in subnets.values()]
+    assert sorted(zones) == list(range(len(subnets))), "one subnet per availability zone"
+    endpoints = _of_type(resources, "AWS::EC2::VPCEndpoint").values()
+    if subnets:  # in-network functions reach their tables through a gateway endpoint, and nothing else
+        assert [(e["VpcEndpointType"], e["ServiceName"]["Fn::Sub"]) for e in endpoints] == [
+            ("Gateway", "com.amazonaws.${AWS::Region}.dynamodb")
+        ]
+        (table,) = _of_type(resources, "AWS::EC2::RouteTable")
+        associations = _of_type(resources, "AWS::EC2::SubnetRouteTableAssociation").values()
+        assert sorted(a["SubnetId"]["Ref"] for a in associations) == sorted(subnets)
+        assert all(a["RouteTableId"] == _ref(table) for a in associations)
+
+
+def test_data_ports_are_open_only_to_the_in_network_functions(resources):
+    groups = _of_type(resources, "AWS::EC2::SecurityGroup")
+    if not groups:
+        return
+    functions = groups["FunctionSecurityGroup"]
+    assert "SecurityGroupIngress" not in functions, "nothing connects to a function"
+    expected = {"DatabaseSecurityGroup": 5432, "CacheSecurityGroup": 6379}
+    ports = {port for group, port in expected.items() if group in groups}
+    egress = {(r["FromPort"], r["ToPort"], json.dumps(r["CidrIp"])) for r in functions["SecurityGroupEgress"]}
+    vpc = json.dumps({"Fn::GetAtt": ["Network", "CidrBlock"]})
+    assert egress == {(443, 443, '"0.0.0.0/0"')} | {(port, port, vpc) for port in ports}
+    for group, port in expected.items():
+        if group not in groups:
+            continue
+        ingress = groups[group]["SecurityGroupIngress"]
+        assert [(r["FromPort"], r["ToPort"], r["SourceSecurityGroupId"]) for r in ingress] == [
+            (port, port, _group_id("FunctionSecurityGroup"))
+        ]
+        assert groups[group]["SecurityGroupEgress"], f"{group}: the default allow-all egress is replaced"
+    for rule in _of_type(resources, "AWS::EC2::SecurityGroupIngress").values():  # the proxy to the cluster
+        assert rule["GroupId"] == rule["SourceSecurityGroupId"] == _group_id("DatabaseSecurityGroup")
+
+
+def test_the_database_signs_in_with_iam_over_tls_and_no_password_is_written(service, resources):
+    clusters = {key: r for key, r in resources.items() if r["Type"] == "AWS::RDS::DBCluster"}
+    for key, cluster in clusters.items():
+        properties = cluster["Properties"]
+        assert cluster["DeletionPolicy"] == cluster["UpdateReplacePolicy"] == "Snapshot", key
+        assert "MasterUserPassword" not in properties, key
+        assert properties["ManageMasterUserPassword"] is True, key
+        assert properties["EnableIAMDatabaseAuthentication"] is True, key
+        assert properties["StorageEncrypted"] is True, key
+        assert properties["DeletionProtection"] == "${param:production}", key
+        (instance,) = _of_type(resources, "AWS::RDS::DBInstance").values()
+        assert (instance["DBInstanceClass"], instance["PubliclyAccessible"]) == ("db.serverless", False)
+        secret = {"Fn::GetAtt": [key, "MasterUserSecret.SecretArn"]}
+        (proxy,) = _of_type(resources, "AWS::RDS::DBProxy").values()
+        assert proxy["RequireTLS"] is True
+        assert proxy["Auth"] == [{"AuthScheme": "SECRETS", "SecretArn": secret, "IAMAuth": "REQUIRED"}]
+        role = resources[proxy["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
+        assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "rds.amazonaws.com"}
+        (policy,) = role["Policies"]
+        statements = policy["PolicyDocument"]["Statement"]
+        assert statements == [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secret}]
+        (targets,) = _of_type(resources, "AWS::RDS::DBProxyTargetGroup").values()
+        assert targets["DBClusterIdentifiers"] == [_ref(key)]
+    urls = [
+        value["Fn::Sub"]
+        for function in service["functions"].values()
+        for variable, value in function.get("environment", {}).items()
+        if variable == "DATABASE_URL"
+    ]
+    assert bool(urls) == bool(clusters)
+    # Through the proxy, as the IAM-authenticated user "app": no password in the URL.
+    assert set(urls) <= {"postgresql://app@${DatabaseProxy.Endpoint}:5432/app"}
+
+
+def test_functions_connect_only_as_the_app_user_of_the_proxy(resources):
+    for key, resource in resources.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for statement in _statements(resource):
+            if "rds-db:connect" not in statement["Action"]:
+                continue
+            assert statement["Action"] == ["rds-db:connect"], key
+            parts = statement["Resource"]["Fn::Join"][1]
+            proxy_id = {"Fn::Select": [6, {"Fn::Split": [":", {"Fn::GetAtt": ["DatabaseProxy", "DBProxyArn"]}]}]}
+            assert parts[-2] == proxy_id, key
+            assert (parts[-3], parts[-1]) == (":dbuser:", "/app"), key
+
+
+def test_the_cache_is_serverless_redis_with_usage_limits(service, resources):
+    caches = _of_type(resources, "AWS::ElastiCache::ServerlessCache")
+    for cache in caches.values():
+        assert (cache["Engine"], cache["MajorEngineVersion"]) == ("redis", "7")
+        assert cache["SecurityGroupIds"] == [_group_id("CacheSecurityGroup")]
+        limits = cache["CacheUsageLimits"]
+        assert limits["DataStorage"]["Maximum"] and limits["ECPUPerSecond"]["Maximum"]
+    variables = {
+        variable: value["Fn::Sub"]
+        for function in service["functions"].values()
+        for variable, value in function.get("environment", {}).items()
+        if isinstance(value, dict) and "Cache.Endpoint.Address" in str(value)
+    }
+    # The variable `make dev` sets to its local redis-server; TLS only in AWS.
+    cache_variable = getattr(env, "CACHE", "")
+    assert variables == ({cache_variable: "rediss://${Cache.Endpoint.Address}:6379"} if caches else {})

@@ -23,6 +23,10 @@ BUCKET = re.compile(r'^\s*bucket\s*=\s*\{ key = "(\w+)", name = "([^"]+)" \}$', 
 ACCOUNT_ID = "${data.aws_caller_identity.current.account_id}"
 # A subscriber's `events = {` object (the bus and what its rule matches).
 SUBSCRIBER_EVENTS = re.compile(r"^\s*events = \{$", re.M)
+# A resource that variables carry the endpoint URL of (database, cache): `<key> = { name, arn, url }`.
+URL_RESOURCE = re.compile(r"^  (\w+) = \{\n    name = .+\n    arn  = .+\n    url  = .+\n  \}$", re.M)
+# A function that runs in the private subnets (it reaches postgres or redis).
+IN_NETWORK = re.compile(r"^\s*network\s*=\s*true\b", re.M)
 
 
 @pytest.fixture(scope="module")
@@ -339,9 +343,76 @@ def test_every_consumer_reports_its_failed_messages(source, consumers):
 def test_grants_and_variables_name_declared_resources(source):
     declared = set(re.findall(r'\bkey\s*=\s*"(\w+)"', source))  # the domains' tables and queues
     declared |= set(re.findall(r"^\s*(\w+)\s*=\s*\{ name = \S+, arn = \S+ \}$", source, re.M))  # shared ones
+    declared |= set(URL_RESOURCE.findall(source))  # the database and the cache
     used = set(re.findall(r'\{ resource = "(\w+)", actions = ', source))
     used |= set(re.findall(r'^\s*bus\s*=\s*"(\w+)"$', source, re.M))  # the bus a subscriber's rule is on
     for name, body in _object_list(source):
         if name == "environment":
             used |= set(re.findall(r'^\s*[A-Z][A-Z0-9_]*\s*=\s*"(\w+)"$', body, re.M))
     assert used and used <= declared, f"not declared: {sorted(used - declared)}"
+
+
+def test_functions_run_in_the_network_exactly_when_they_reach_a_data_service(source, functions):
+    """A function given a database or cache URL runs in the private subnets; no other function does."""
+    data_services = set(URL_RESOURCE.findall(source))
+    for key, body in functions.items():
+        environment = _objects(body).get("environment", "")
+        reaches = set(re.findall(r'^\s*[A-Z][A-Z0-9_]*\s*=\s*"(\w+)"$', environment, re.M)) & data_services
+        assert bool(IN_NETWORK.search(_own(body))) == bool(reaches), key
+    if not data_services:
+        assert 'resource "aws_vpc"' not in source
+        return
+    # The EC2 actions Lambda needs for a function's network interfaces come with its vpc_config only.
+    function_module = (INFRA / "modules" / "function" / "main.tf").read_text()
+    assert function_module.count('for_each = var.network == null ? [] : ["Network"]') == 1
+    assert "for_each = var.network == null ? [] : [var.network]" in function_module
+
+
+def test_the_network_has_no_way_in_from_the_internet(source):
+    if 'resource "aws_vpc"' not in source:
+        return
+    for kind in ("aws_internet_gateway", "aws_nat_gateway", "aws_eip", "aws_route"):
+        assert f'resource "{kind}"' not in source, kind
+    assert "map_public_ip_on_launch = false" in _lines(_resource(source, "aws_subnet", "private"))
+    endpoint = _lines(_resource(source, "aws_vpc_endpoint", "dynamodb"))
+    assert {'vpc_endpoint_type = "Gateway"', "route_table_ids = [aws_route_table.private.id]"} <= endpoint
+    # The data services admit the functions' group only (and the database group itself: proxy to cluster).
+    rules = re.findall(r'^resource "aws_vpc_security_group_ingress_rule" "\w+" \{\n(.*?)^\}', source, re.M | re.S)
+    assert rules
+    for rule in rules:
+        source_group = re.search(r"^\s*referenced_security_group_id\s*=\s*(\S+)$", rule, re.M)
+        assert source_group, rule
+        assert source_group[1] in ("aws_security_group.functions.id", "aws_security_group.database.id")
+    targets = {re.search(r"^\s*security_group_id\s*=\s*(\S+)$", rule, re.M)[1] for rule in rules}
+    assert "aws_security_group.functions.id" not in targets, "nothing may connect to the functions"
+    assert 'resource "aws_security_group_rule"' not in source and "ingress {" not in source
+
+
+def test_the_database_signs_in_with_iam_and_keeps_no_password(source):
+    if 'resource "aws_rds_cluster"' not in source:
+        return
+    cluster = _lines(_resource(source, "aws_rds_cluster", "database"))
+    assert {"manage_master_user_password = true", "iam_database_authentication_enabled = true"} <= cluster
+    assert {"storage_encrypted = true", "deletion_protection = local.is_production"} <= cluster
+    assert "skip_final_snapshot = !local.is_production" in cluster  # production keeps a final snapshot
+    assert not [line for line in cluster if line.startswith("master_password")]
+    proxy = _lines(_resource(source, "aws_db_proxy", "database"))
+    assert {"require_tls = true", 'iam_auth = "REQUIRED"', 'auth_scheme = "SECRETS"'} <= proxy
+    secret = "aws_rds_cluster.database.master_user_secret[0].secret_arn"
+    assert f"secret_arn = {secret}" in proxy
+    # The proxy's role may read that secret and nothing else.
+    policy = _lines(_resource(source, "aws_iam_policy_document", "proxy", block="data"))
+    assert {'actions = ["secretsmanager:GetSecretValue"]', f"resources = [{secret}]"} <= policy
+    # Functions connect as a database user of the proxy (rds-db:connect), never of the cluster.
+    assert re.search(r'arn\s*=\s*"arn:.*:rds-db:.*:dbuser:\$\{local\.proxy_arn\[6\]\}/\w+"', source)
+    grants = re.findall(r'\{ resource = "database", actions = (\[[^]]*\]) \}', source)
+    assert grants and all(json.loads(actions) == ["rds-db:connect"] for actions in grants)
+
+
+def test_the_cache_is_private_and_bounded(source):
+    if 'resource "aws_elasticache_serverless_cache"' not in source:
+        return
+    cache = _lines(_resource(source, "aws_elasticache_serverless_cache", "cache"))
+    assert "security_group_ids = [aws_security_group.cache.id]" in cache
+    assert {"maximum = 5", 'unit = "GB"', "maximum = 5000"} <= cache  # data and ECPU limits cap the bill
+    assert not re.search(r'\{ resource = "cache"', source), "the cache is reached through its security group"

@@ -45,12 +45,22 @@ variable "bucket" {
 }
 
 variable "shared" {
-  description = "The stage's resources outside the domain its functions may use (idempotency table, event bus, settings parameter): key -> name, arn"
+  description = "The stage's resources outside the domain its functions may use (idempotency table, event bus, settings parameter, database, cache): key -> name, arn, and the URL variables hold instead of the name (database, cache)"
   type = map(object({
     name = string
     arn  = string
+    url  = optional(string)
   }))
   default = {}
+}
+
+variable "network" {
+  description = "Where the functions marked network run (private subnets, security groups), or null without postgres and redis"
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
 }
 
 variable "production" {
@@ -101,7 +111,8 @@ variable "functions" {
       sources      = list(string)
       detail_types = list(string)
     }))
-    timeout = optional(number) # default: var.timeout
+    timeout = optional(number)      # default: var.timeout
+    network = optional(bool, false) # runs in var.network (it reaches postgres or redis)
     grants = list(object({
       resource = string
       actions  = list(string)

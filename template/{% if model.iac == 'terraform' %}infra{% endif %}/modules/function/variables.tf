@@ -37,6 +37,15 @@ variable "grants" {
   }))
 }
 
+variable "network" {
+  description = "The private subnets and security groups the function runs in (it reaches postgres or redis), or null"
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+}
+
 variable "settings" {
   description = "What every function of the stage shares"
   type = object({
