@@ -310,6 +310,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("LOCAL_AWS_PORT", "0")) or None)
     args = parser.parse_args(argv)
     aws_port = args.aws_port or args.port + 1
+    # Ctrl+C and `kill` (SIGTERM) both stop it, and the servers it started stop with it (the `finally`
+    # below; their own exit hooks during start-up). SIGINT is set too: a parent without job control
+    # (a CI runner's background step) may have started us with it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     emulator, endpoint = start_emulator(aws_port)
     database = start_database() if env.DATABASE else None
     cache = start_cache() if env.CACHE else None
@@ -340,8 +345,6 @@ def main(argv: list[str] | None = None) -> None:
         ),
         flush=True,
     )
-    # `kill` (SIGTERM) stops it as Ctrl+C does, so the servers it started stop with it.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
