@@ -13,8 +13,6 @@ from infra import model
 from infra.network import Network
 from infra.settings import StageSettings
 
-BACKUP_DAYS = 7
-
 
 class Database(Construct):
     """An Aurora PostgreSQL Serverless v2 cluster with one writer, reached only through its RDS Proxy.
@@ -55,7 +53,7 @@ class Database(Construct):
             vpc=network.vpc,
             vpc_subnets=network.subnets,
             security_groups=[self.security_group],
-            backup=rds.BackupProps(retention=Duration.days(BACKUP_DAYS)),
+            backup=rds.BackupProps(retention=Duration.days(spec.backup_retention_days)),
             deletion_protection=production,
             removal_policy=RemovalPolicy.SNAPSHOT,  # a final snapshot when the stack deletes the cluster
         )

@@ -9,7 +9,6 @@ from constructs import Construct
 from infra import model
 from infra.settings import StageSettings
 
-CIDR = "10.0.0.0/16"
 SUBNET_MASK = 20  # 10.0.0.0/20 and 10.0.16.0/20: 4,091 addresses each for Lambda's network interfaces
 SUBNETS = 2  # one per availability zone, in the region's first two
 HTTPS = 443
@@ -31,7 +30,7 @@ class Network(Construct):
             self,
             "Vpc",
             vpc_name=f"{settings.prefix}-{spec.name_suffix}",
-            ip_addresses=ec2.IpAddresses.cidr(CIDR),
+            ip_addresses=ec2.IpAddresses.cidr(spec.cidr),
             max_azs=SUBNETS,
             subnet_configuration=[
                 ec2.SubnetConfiguration(
