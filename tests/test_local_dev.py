@@ -220,16 +220,20 @@ def _redis_cli(url: str, *command: str) -> str:
     return result.stdout.strip()
 
 
-def _redis_servers(port: int) -> list[str]:
-    """Command lines of live redis-server processes on ``port`` (redis-server names itself host:port)."""
+def _live_processes(matches) -> list[str]:
+    """Command lines of the live (not zombie) processes whose argument list ``matches``."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         with contextlib.suppress(OSError):
-            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            status = (cmdline.parent / "status").read_text()
-            if "redis-server" in text and f":{port}" in text and "State:\tZ" not in status:
-                found.append(text)
+            args = cmdline.read_bytes().decode(errors="replace").rstrip("\0").split("\0")
+            if matches(args) and "State:\tZ" not in (cmdline.parent / "status").read_text():
+                found.append(" ".join(args))
     return found
+
+
+def _redis_servers(port: int) -> list[str]:
+    """Live redis-server processes on ``port`` (redis-server names itself host:port)."""
+    return _live_processes(lambda args: "redis-server" in " ".join(args) and f":{port}" in " ".join(args))
 
 
 @pytest.mark.render
@@ -256,16 +260,13 @@ def test_make_dev_reads_through_a_real_redis_and_stops_it(copie):
 
 
 def _postgres_servers(port: int) -> list[str]:
-    """Command lines of live PostgreSQL servers on ``port`` (the postmaster is started with -p <port>)."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        with contextlib.suppress(OSError):
-            args = cmdline.read_bytes().decode(errors="replace").split("\0")
-            live = "State:\tZ" not in (cmdline.parent / "status").read_text()
-            port_arg = args[args.index("-p") + 1] if "-p" in args else ""
-            if live and Path(args[0]).name == "postgres" and port_arg == str(port):
-                found.append(" ".join(args))
-    return found
+    """Live PostgreSQL servers on ``port`` (the postmaster is started with -p <port>)."""
+
+    def postmaster(args: list[str]) -> bool:
+        port_arg = args[args.index("-p") + 1] if "-p" in args[:-1] else ""
+        return Path(args[0]).name == "postgres" and port_arg == str(port)
+
+    return _live_processes(postmaster)
 
 
 @pytest.mark.render
