@@ -89,40 +89,46 @@ def ensure_node_tools() -> None:
     marker.write_text(stamp)
 
 
-def ensure_system_tool(command: str, package: str, hint: str) -> None:
-    """A server the rendered projects' tests start (e.g. redis-server): installed with apt-get when
-    missing and running as root (CI on a fresh machine), else a clear failure saying how to get it."""
-    if shutil.which(command):
+def _local_module(name: str):
+    """A module of the rendered projects' local/ folder, loaded from the template (stdlib only), so the
+    checks below look for the servers exactly where `make dev` and the rendered tests do."""
+    import importlib.machinery
+    import importlib.util
+
+    # The file name is a Jinja condition ("{% if ... %}postgres_server.py{% endif %}"): name the loader.
+    path = next((ROOT / "template" / "local").glob(f"*{name}.py*"))
+    loader = importlib.machinery.SourceFileLoader(name, str(path))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
+    loader.exec_module(module)
+    return module
+
+
+def ensure_redis() -> None:
+    """redis-server, which the rendered projects' tests start: installed with apt-get when missing and
+    running as root (CI on a fresh machine), else a clear failure saying how to get it."""
+    if shutil.which("redis-server"):
         return
     apt = shutil.which("apt-get")
     if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = [apt, "install", "-y", "-q", "--no-install-recommends", package]
-        print(f"Installing {package} with apt-get", flush=True)
+        install = [apt, "install", "-y", "-q", "--no-install-recommends", "redis-server"]
+        print("Installing redis-server with apt-get", flush=True)
         if subprocess.run(install, env=env, check=False).returncode != 0:  # package lists missing or stale
             subprocess.run([apt, "update", "-q"], env=env, check=False)
             subprocess.run(install, env=env, check=False)
-    if not shutil.which(command):
-        sys.exit(f"{command} is required by the tests (rendered projects start it): {hint}.")
+    if not shutil.which("redis-server"):
+        hint = _local_module("redis_server").INSTALL_HINT
+        sys.exit(f"redis-server is required by the tests (rendered projects start it): {hint}.")
 
 
 def ensure_postgresql() -> None:
-    """The PostgreSQL server binaries the rendered projects' tests start a server from, looked for
-    where their local/postgres_server.py looks (Debian keeps them off PATH)."""
-    folders = [Path(found).parent for found in [shutil.which("initdb")] if found]
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip()
-        folders.append(Path(bindir))
-    folders += Path("/usr/lib/postgresql").glob("*/bin")  # Debian, Ubuntu
-    for homebrew in (Path("/opt/homebrew/opt"), Path("/usr/local/opt")):  # postgresql@15 is not linked
-        folders += homebrew.glob("postgresql@*/bin")
-    if not any((folder / "initdb").is_file() and (folder / "postgres").is_file() for folder in folders):
-        sys.exit(
-            "PostgreSQL server binaries (initdb, postgres) are required by the tests (rendered projects "
-            "with postgres start a server): install PostgreSQL 15 (Debian/Ubuntu: apt-get install "
-            "postgresql; macOS: brew install postgresql@15)."
-        )
+    """The PostgreSQL server binaries the rendered projects' tests start a server from (Debian keeps
+    them off PATH, so this asks the rendered projects' own finder)."""
+    postgres_server = _local_module("postgres_server")
+    try:
+        postgres_server.bin_dir()
+    except postgres_server.MissingServerError as error:
+        sys.exit(f"{error}; the tests need them (rendered projects with postgres start a server).")
 
 
 def render(args: list[str]) -> int:
@@ -138,11 +144,7 @@ def test(args: list[str]) -> int:
     ensure_venv("test")
     ensure_isolated_tools()
     ensure_node_tools()
-    ensure_system_tool(
-        "redis-server",
-        "redis-server",
-        "install Redis 7 (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)",
-    )
+    ensure_redis()
     ensure_postgresql()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     if not any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args):
