@@ -124,7 +124,7 @@ class Cache(Construct):
             "Cache",
             serverless_cache_name=name,
             description=f"{settings.prefix} read cache of single-record reads",
-            engine="redis",
+            engine=spec.engine,
             major_engine_version=spec.major_engine_version,
             subnet_ids=network.subnet_ids,
             security_group_ids=[self.security_group.security_group_id],
