@@ -3,6 +3,7 @@
 
     python dev.py render my-service   # render a project with the default answers
     python dev.py test [pytest args]  # install the test tools into .venv, run every test
+    python dev.py release 1.2.0       # cut a release: CHANGELOG section, commit, tag v1.2.0
 
 Both create .venv on first use from the dependencies in pyproject.toml and reinstall
 only when pyproject.toml or package-lock.json change.
@@ -10,8 +11,10 @@ only when pyproject.toml or package-lock.json change.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -131,13 +134,45 @@ def ensure_postgresql() -> None:
         sys.exit(f"{error}; the tests need them (rendered projects with postgres start a server).")
 
 
+def _git(*args: str) -> str | None:
+    """Output of a git command in this checkout, or None when this is not a git checkout."""
+    try:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    except OSError:  # no git on the machine
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _exclude_from_git(destination: Path) -> None:
+    """Keep a project rendered inside this checkout out of `git status` (.git/info/exclude, never
+    committed): a dirty template makes Copier render uncommitted files and record a commit that
+    exists nowhere, which the project's first `copier update` cannot find."""
+    if not destination.is_relative_to(ROOT) or _git("rev-parse", "--git-dir") is None:
+        return
+    exclude = Path(_git("rev-parse", "--git-path", "info/exclude"))
+    exclude = exclude if exclude.is_absolute() else ROOT / exclude
+    entry = f"/{destination.relative_to(ROOT).as_posix()}/"
+    lines = exclude.read_text().splitlines() if exclude.exists() else []
+    if entry not in lines:
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        exclude.write_text("\n".join([*lines, entry]) + "\n")
+
+
 def render(args: list[str]) -> int:
     if len(args) != 1:
         sys.exit("usage: python dev.py render DESTINATION")
     ensure_venv(None)
-    # HEAD, not the latest release tag: this renders the template as checked out here.
-    copier = [str(BIN / "copier"), "copy", "--trust", "--defaults", "--vcs-ref", "HEAD"]
-    return subprocess.call([*copier, str(ROOT), args[0]])
+    destination = Path(args[0]).resolve()
+    _exclude_from_git(destination)
+    copier = [str(BIN / "copier"), "copy", "--trust", "--defaults"]
+    # The commit checked out here, by its id: Copier records it in the project, and a later
+    # `copier update` finds it. (HEAD by name would also pull in uncommitted changes.)
+    head = _git("rev-parse", "HEAD")
+    if head:
+        copier += ["--vcs-ref", head]
+        if _git("status", "--porcelain"):
+            print("Uncommitted changes in the template are not rendered: commit them first.", flush=True)
+    return subprocess.call([*copier, str(ROOT), str(destination)])
 
 
 def test(args: list[str]) -> int:
@@ -152,8 +187,51 @@ def test(args: list[str]) -> int:
     return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT, env=env)
 
 
+# The PEP 440 versions releases use: final releases and a/b/rc pre-releases, nothing else.
+RELEASE = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:(a|b|rc)(\d+))?$")
+UNRELEASED = "## Unreleased\n"
+
+
+def _release_key(version: str) -> tuple:
+    major, minor, patch, pre, number = RELEASE.match(version).groups()
+    # A pre-release sorts before its final release: a < b < rc < final.
+    return (int(major), int(minor), int(patch), ("a", "b", "rc", "~").index(pre or "~"), int(number or 0))
+
+
+def release(args: list[str]) -> int:
+    """Move CHANGELOG's Unreleased notes under the new version, commit, and tag v<version>."""
+    if len(args) != 1 or not RELEASE.match(args[0].removeprefix("v")):
+        sys.exit("usage: python dev.py release X.Y.Z (PEP 440: 1.2.0, or a pre-release such as 1.2.0rc1)")
+    version = args[0].removeprefix("v")
+    if _git("rev-parse", "--git-dir") is None:
+        sys.exit("A release is a git tag: run this in a clone of the template.")
+    if _git("status", "--porcelain"):
+        sys.exit("The working tree has uncommitted changes: commit or stash them, then release.")
+    tags = [t.removeprefix("v") for t in (_git("tag", "--list", "v*") or "").split()]
+    newer = [t for t in tags if RELEASE.match(t) and _release_key(t) >= _release_key(version)]
+    if newer:
+        sys.exit(
+            f"v{version} is not newer than the release v{max(newer, key=_release_key)}: pick a higher version."
+        )
+    changelog = ROOT / "CHANGELOG.md"
+    text = changelog.read_text()
+    start = text.find(UNRELEASED)
+    end = text.find("\n## ", start + len(UNRELEASED)) if start >= 0 else -1
+    notes = text[start + len(UNRELEASED) : end if end >= 0 else len(text)].strip()
+    if not notes:
+        sys.exit("CHANGELOG.md has no notes under '## Unreleased': say what the release changes first.")
+    heading = f"## {version} ({datetime.date.today().isoformat()})"
+    changelog.write_text(text.replace(UNRELEASED, f"{UNRELEASED}\n{heading}\n", 1))
+    subprocess.run(
+        ["git", "commit", "-q", "-m", f"Release {version}", "--", "CHANGELOG.md"], cwd=ROOT, check=True
+    )
+    subprocess.run(["git", "tag", "-a", f"v{version}", "-m", f"Release {version}"], cwd=ROOT, check=True)
+    print(f"Tagged v{version}. Publish it with: git push origin HEAD v{version}")
+    return 0
+
+
 def main() -> int:
-    commands = {"render": render, "test": test}
+    commands = {"render": render, "test": test, "release": release}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2

@@ -8,6 +8,7 @@ No template re-derives a function list or an IAM action: they all read them here
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import sys
@@ -19,19 +20,23 @@ from copier_template_extensions import ContextHook
 from jinja2.ext import Extension
 
 
-def _load_naming():
-    # Copier loads extension files by path, not as a package, so load the sibling
-    # module the same way (and reuse it when tests imported it already).
-    if "naming" in sys.modules:
-        return sys.modules["naming"]
-    spec = importlib.util.spec_from_file_location("naming", Path(__file__).with_name("naming.py"))
+def _load_sibling(name: str):
+    """A private copy of the module ``<name>.py`` beside this file.
+
+    During `copier update` one process renders the project's old template version and the new
+    one. A sibling registered in ``sys.modules`` under its plain name (``naming``) would be shared
+    by both, and one version would call the other's functions. So the sibling is executed afresh
+    for this file under a name unique to its path, and never looked up in ``sys.modules``.
+    """
+    path = Path(__file__).with_name(f"{name}.py")
+    unique = f"_copier_template_{name}_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}"
+    spec = importlib.util.spec_from_file_location(unique, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["naming"] = module
     spec.loader.exec_module(module)
     return module
 
 
-naming = _load_naming()
+naming = _load_sibling("naming")
 
 # Every function may write its own log group; these are added to each role by
 # the renderers next to the model's grants.

@@ -1,11 +1,12 @@
 """Carry an answer forward when a release renames its question (a Copier `_migrations` step).
 
 Runs in the project before the update renders (`when: "{{ _stage == 'before' }}"`), with
-Copier's own Python, so PyYAML is available:
+Copier's own Python, so PyYAML is available. It names no `version`: Copier would run a
+versioned migration only between two tagged releases and skip it silently in a clone without
+tags, so it runs on every update and does nothing once the old name is gone:
 
     _migrations:
-      - version: v0.3.0            # the first release with the new name
-        when: "{{ _stage == 'before' }}"
+      - when: "{{ _stage == 'before' }}"
         command:
           - "{{ _copier_python }}"
           - "{{ _copier_conf.src_path }}/migrations/rename_answer.py"

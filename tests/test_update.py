@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,18 +10,7 @@ import pytest
 from copier import run_copy, run_update
 
 import project_checks as checks
-from conftest import ROOT
-
-GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run([*GIT, *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
-def commit_all(cwd: Path, message: str) -> None:
-    git(cwd, "add", "-A")
-    git(cwd, "commit", "-qm", message, "--allow-empty")
+from template_clone import clone_working_tree, commit_all, git
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -31,20 +19,23 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-def release_chain(tmp_path: Path, change: Callable[[Path], None], message: str) -> Path:
-    """A clone of this template tagged v1.0.0 (HEAD), then v1.1.0 after ``change`` is applied."""
-    template = tmp_path / "template"
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(template)], check=True)
-    git(template, "tag", "v1.0.0")
+def release_chain(tmp_path: Path, change: Callable[[Path], None], message: str, tags: bool = True) -> Path:
+    """A clone of this template with two releases: v1.0.0 (the working tree under test), then
+    v1.1.0 after ``change``. Without ``tags`` the two are the commits HEAD~1 and HEAD, as in a
+    template nobody tagged yet."""
+    template = clone_working_tree(tmp_path / "template")
+    if tags:
+        git(template, "tag", "v1.0.0")
     change(template)
     commit_all(template, message)
-    git(template, "tag", "v1.1.0")
+    if tags:
+        git(template, "tag", "v1.1.0")
     return template
 
 
 @pytest.fixture
 def releases(tmp_path) -> Path:
-    """Two releases: v1.0.0 (HEAD of this repo) and v1.1.0, which adds `make clean`."""
+    """Two releases: v1.0.0 (the working tree under test) and v1.1.0, which adds `make clean`."""
 
     def add_make_clean(template: Path) -> None:
         edit(
@@ -56,10 +47,10 @@ def releases(tmp_path) -> Path:
     return release_chain(tmp_path, add_make_clean, "Add make clean")
 
 
-def update(project: Path, template: Path, **kwargs) -> None:
+def update(project: Path, template: Path, ref: str = "v1.1.0", **kwargs) -> None:
     run_update(
         str(project),
-        vcs_ref="v1.1.0",
+        vcs_ref=ref,
         defaults=True,
         overwrite=True,
         unsafe=True,
@@ -232,8 +223,10 @@ def test_update_adds_backing_services_and_keeps_the_team_s_logic(releases, tmp_p
 
 
 @pytest.mark.render
-def test_a_renamed_answer_is_carried_forward_by_a_migration(tmp_path):
-    """A release that renames a question updates projects rendered before the rename cleanly."""
+@pytest.mark.parametrize("tags", [True, False], ids=["tagged", "untagged"])
+def test_a_renamed_answer_is_carried_forward_by_a_migration(tmp_path, tags):
+    """A release that renames a question updates projects rendered before the rename cleanly,
+    whether or not the template's releases are tagged (the migration names no version)."""
 
     def rename_author_email(template: Path) -> None:
         # Release v1.1.0 renames `author_email` to `owner_email` everywhere and adds the migration.
@@ -244,8 +237,7 @@ def test_a_renamed_answer_is_carried_forward_by_a_migration(tmp_path):
             template / "copier.yml",
             "_migrations: []",
             "_migrations:\n"
-            "  - version: v1.1.0\n"
-            "    when: \"{{ _stage == 'before' }}\"\n"
+            "  - when: \"{{ _stage == 'before' }}\"\n"
             "    command:\n"
             '      - "{{ _copier_python }}"\n'
             '      - "{{ _copier_conf.src_path }}/migrations/rename_answer.py"\n'
@@ -254,12 +246,11 @@ def test_a_renamed_answer_is_carried_forward_by_a_migration(tmp_path):
             "      - owner_email",
         )
 
-    template = release_chain(tmp_path, rename_author_email, "Rename author_email to owner_email")
-    project = render_committed(
-        template, tmp_path / "service", "v1.0.0", {"author_email": "orders@example.org"}
-    )
+    template = release_chain(tmp_path, rename_author_email, "Rename author_email to owner_email", tags)
+    before, after = ("v1.0.0", "v1.1.0") if tags else (git(template, "rev-parse", "HEAD~1").strip(), "HEAD")
+    project = render_committed(template, tmp_path / "service", before, {"author_email": "orders@example.org"})
 
-    update(project, template)
+    update(project, template, after)
 
     answers = checks.load_answers(project)
     assert answers["owner_email"] == "orders@example.org"
