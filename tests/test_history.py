@@ -36,6 +36,52 @@ def earlier_versions() -> list[str]:
 VERSIONS = earlier_versions()
 OLDEST = VERSIONS[0]
 
+# Teams answer differently: the versions take turns with these answers (the oldest takes the
+# defaults). Each version gets the questions and choices it had; the rest are its defaults.
+ANSWER_SETS = {
+    "defaults": {},
+    "single-terraform": {
+        "layout": "single",
+        "iac": "terraform",
+        "domains": ["orders", "payments"],
+        "stages": ["dev", "prod"],
+        "log_retention_days": {"dev": 7, "prod": 365},
+        "tracing": False,
+    },
+    "cdk-queues-events": {
+        "iac": "cdk",
+        "python_runtime": "python3.13",
+        "domains": ["orders", "customer_accounts"],
+        "services": ["dynamodb", "sqs", "events"],
+    },
+    "serverless-files-secrets": {
+        "iac": "serverless",
+        "services": ["dynamodb", "s3", "secrets"],
+        "stages": ["dev", "qa", "prod"],
+        "log_retention_days": {"dev": 7, "qa": 14, "prod": 365},
+        "log_level": "DEBUG",
+    },
+}
+CASES = [(version, list(ANSWER_SETS)[i % len(ANSWER_SETS)]) for i, version in enumerate(VERSIONS)]
+
+
+def answers_for(version: str, answers: dict) -> dict:
+    """``answers`` less what ``version`` did not ask or offer yet."""
+    questions = yaml.safe_load(git(ROOT, "show", f"{version}:copier.yml"))
+    out = {}
+    for key, value in answers.items():
+        question = questions.get(key)
+        if not isinstance(question, dict):
+            continue
+        choices = question.get("choices") or {}
+        offered = list(choices.values()) if isinstance(choices, dict) else list(choices)
+        if offered and question.get("multiselect"):
+            value = [v for v in value if v in offered]
+        elif offered and value not in offered:
+            continue
+        out[key] = value
+    return out
+
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
@@ -89,10 +135,25 @@ def conflicts(project: Path) -> dict[str, list[str]]:
 
 
 @pytest.mark.render
-@pytest.mark.parametrize("version", VERSIONS)
-def test_a_project_from_an_earlier_version_updates_and_keeps_the_team_s_edits(template, version, tmp_path):
+@pytest.mark.parametrize(("version", "answer_set"), CASES, ids=[f"{v}-{a}" for v, a in CASES])
+def test_a_project_from_an_earlier_version_updates_and_keeps_the_team_s_edits(
+    template, version, answer_set, tmp_path
+):
     project = tmp_path / "service"
-    copier(tmp_path, "copy", "--trust", "--defaults", "--vcs-ref", version, str(template), str(project))
+    data = tmp_path / "answers.yml"
+    data.write_text(yaml.safe_dump(answers_for(version, ANSWER_SETS[answer_set])))
+    copier(
+        tmp_path,
+        "copy",
+        "--trust",
+        "--defaults",
+        "--data-file",
+        str(data),
+        "--vcs-ref",
+        version,
+        str(template),
+        str(project),
+    )
     git(project, "init", "-q")
     commit_all(project, f"Render {version}")
     edits = team_edits(project)
@@ -124,6 +185,8 @@ def test_the_history_reaches_back_to_the_first_version_that_renders():
     first = git(ROOT, "log", "--reverse", "--format=%h", "--", "copier.yml").split()[0]
     assert first == OLDEST
     assert len(VERSIONS) >= 20, VERSIONS  # the update test walks real history, not fixtures
+    assert CASES[0] == (OLDEST, "defaults")
+    assert {answers for _, answers in CASES} == set(ANSWER_SETS)
 
 
 def test_two_versions_in_one_process_never_share_extension_code(tmp_path):
