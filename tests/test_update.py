@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from copier import run_copy, run_update
+from copier import run_copy, run_recopy, run_update
 
 import project_checks as checks
 from template_clone import clone_working_tree, commit_all, git
@@ -257,3 +257,23 @@ def test_a_renamed_answer_is_carried_forward_by_a_migration(tmp_path, tags):
     assert "author_email" not in answers
     assert 'email = "orders@example.org"' in (project / "pyproject.toml").read_text()
     assert conflicted(project) == []
+
+
+def test_recopy_keeps_and_overwrites_what_the_readme_says(releases, tmp_path):
+    project = render_committed(releases, tmp_path / "service", "v1.1.0")
+    service = next(project.glob("**/orders/service.py"))
+    edit(service, "MAX_PAGE_SIZE = 100", "MAX_PAGE_SIZE = 50  # team-owned")
+    edit(project / "Makefile", "check-stage:\n", "team: ## Team target\n\t@true\n\ncheck-stage:\n")
+    (project / "docs").mkdir()
+    (project / "docs" / "runbook.md").write_text("Team notes.\n")
+    (project / "local" / "admin.py").unlink()
+    commit_all(project, "Team edits")
+
+    run_recopy(str(project), vcs_ref="v1.1.0", defaults=True, overwrite=True, unsafe=True, quiet=True)
+
+    assert "MAX_PAGE_SIZE = 50  # team-owned" in service.read_text()  # team-owned: kept
+    assert (project / "docs" / "runbook.md").read_text() == "Team notes.\n"  # never rendered: kept
+    assert (project / "local" / "admin.py").exists()  # deleted template file: rendered again
+    assert "team: ## Team target" not in (project / "Makefile").read_text()  # edited: overwritten...
+    git(project, "restore", "Makefile")  # ...and taken back from git, as the README says
+    assert "team: ## Team target" in (project / "Makefile").read_text()
