@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -510,7 +509,7 @@ class Service:
 
     @property
     def production_stage(self) -> Stage:
-        return self.stages[-1]
+        return next(s for s in self.stages if s.is_production)
 
     @property
     def stage_names(self) -> tuple[str, ...]:
@@ -909,10 +908,12 @@ def _artifacts(domains: tuple[Domain, ...], paths: Paths, layout: str, pkg: str)
     return tuple(artifacts)
 
 
-def _stages(names: list[str], log_level: str, retention: dict[str, int], tracing: bool) -> tuple[Stage, ...]:
+def _stages(
+    names: list[str], production_stage: str, log_level: str, retention: dict[str, int], tracing: bool
+) -> tuple[Stage, ...]:
     out = []
-    for i, name in enumerate(names):
-        production = i == len(names) - 1  # stages are in promotion order: the last is production
+    for name in names:
+        production = name == production_stage  # the answer; copier.yml makes it the last stage
         out.append(
             Stage(
                 name=name,
@@ -935,7 +936,11 @@ def build_model(answers: dict[str, Any]) -> Service:
     pkg = naming.snake(slug)
     layout = answers.get("layout", "workspace")
     stage_names = list(answers.get("stages") or ["dev", "staging", "prod"])
-    retention = answers.get("log_retention_days") or naming.default_retention(stage_names)
+    # Answers recorded before the production_stage question get its default.
+    production_stage = answers.get("production_stage")
+    if production_stage not in stage_names:
+        production_stage = naming.default_production_stage(stage_names)
+    retention = answers.get("log_retention_days") or naming.default_retention(stage_names, production_stage)
     tracing = bool(answers.get("tracing", True))
     paths = _paths(layout, pkg)
     # What is left of a Lambda name after "<slug>-<longest stage>-"; `make dev` creates the same
@@ -975,7 +980,7 @@ def build_model(answers: dict[str, Any]) -> Service:
         ci=answers.get("ci", "github-actions"),
         services=services,
         tracing=tracing,
-        stages=_stages(stage_names, answers.get("log_level", "INFO"), retention, tracing),
+        stages=_stages(stage_names, production_stage, answers.get("log_level", "INFO"), retention, tracing),
         domains=domains,
         admin_jobs=_admin_jobs(
             domains, paths, budget, shared_resources.get("secret"), shared_resources.get("database")
@@ -1013,6 +1018,7 @@ _ANSWER_KEYS = (
     "services",
     "public_routes",
     "stages",
+    "production_stage",
     "ci",
     "log_level",
     "tracing",
@@ -1027,6 +1033,10 @@ class ServiceModelHook(ContextHook):
 
     def hook(self, context: dict[str, Any]) -> None:
         # Called for every file and path Copier renders: answer from the cache when possible.
+        # While questions are asked, the context also holds `--data` answers not yet parsed
+        # (strings): a model built from them would fail inside another question's validator.
+        if context.get("_copier_phase") == "prompt":
+            return
         answers = {k: context[k] for k in _ANSWER_KEYS if k in context}
         key = json.dumps(answers, sort_keys=True, default=str)
         model = self._cache.get(key)
@@ -1049,7 +1059,10 @@ def public_routes_error(routes: object, services: object, domains: object, slug:
     if isinstance(routes, str) or not isinstance(routes, list):
         return f'The public routes must be a YAML list such as ["GET /orders"], got {routes!r}.'
     if "cognito" not in (services or ()):
-        return "Public routes only mean something with cognito: select cognito, or leave public_routes empty."
+        return (
+            "Public routes only mean something with cognito: select cognito, or leave public_routes empty, "
+            "e.g. services=[dynamodb, cognito]."
+        )
     if naming.domains_error(domains) or naming.slug_error(slug):
         return ""  # those answers report their own errors
     model = build_model({"project_slug": slug, "services": list(services), "domains": list(domains)})
@@ -1057,7 +1070,8 @@ def public_routes_error(routes: object, services: object, domains: object, slug:
     unknown = [str(r) for r in routes if r not in known]
     if unknown:
         return (
-            f"No such route: {', '.join(unknown)}. Public routes are written as one of: {', '.join(known)}."
+            f"No such route: {', '.join(unknown)}. Public routes are written as one of: {', '.join(known)}, "
+            f'e.g. ["{known[0]}"].'
         )
     return ""
 

@@ -60,19 +60,51 @@ def pairwise(questions: dict[str, list]) -> list[dict]:
     return [{n: questions[n][i] for n, i in row.items()} for row in rows]
 
 
-# Free-form answers vary across the rows so names, counts and lengths are exercised too.
-SHAPES = [
-    {"domains": ["orders"], "stages": ["dev", "staging", "prod"]},
-    {"domains": ["payments", "customer_accounts", "inventory"], "stages": ["dev", "prod"]},
+# Free text as hostile as a person can type it: quotes, backslashes, YAML, Markdown, Jinja, shell,
+# GitHub Actions and Serverless syntax, YAML keywords, numbers, accents and emoji. Each set fits
+# the length limits, and its name still gives a valid default slug. Every matrix row carries one
+# set, so each IaC tool's rows lint, test and validate with it; tests/test_free_text.py renders
+# every set with every tool and parses every file.
+HOSTILE_TEXT = [
     {
-        "domains": ["abcdefghijklmnopqrstuvwx", "orders"],
-        "stages": ["prod"],
-        "project_name": "A Very Long Service Name For Testing Limits",
+        "project_name": 'Café "Orders" {{ 7*7 }} ${env:HOME}',
+        "description": "- key: value # not a comment; 'single' & \"double\" quotes, C:\\new\\table, 100% * | > ! @",
+        "author_name": "- yes",
+        "author_email": "o'brien+ops@example.com",
     },
+    {
+        "project_name": "Ticket Desk: $(whoami) `id` #1",
+        "description": (
+            "{% raw %}{{ github.token }}{% endraw %} ${{ github.token }} ${self:service} {# no #} "
+            "<script>alert(1)</script> [link](http://x) _under_ *star*"
+        ),
+        "author_name": "null",
+        "author_email": "{{7*7}}&ops@example.com",
+    },
+    {
+        "project_name": 'A Very Long "Service" Name For {{ Test }} Limits',
+        "description": "null",
+        "author_name": "~",
+        "author_email": "x%y!{a}|b~c@example.co.uk",
+    },
+    {
+        "project_name": "Zoë's Ñandú 🚀 日本語 Shop",
+        "description": "1.5e3",
+        "author_name": "yes",
+        "author_email": '"quoted"@example.com',
+    },
+]
+
+# Free-form answers vary across the rows so names, counts, lengths and free text are exercised too.
+SHAPES = [
+    {"domains": ["orders"], "stages": ["dev", "staging", "prod"], **HOSTILE_TEXT[0]},
+    {"domains": ["payments", "customer_accounts", "inventory"], "stages": ["dev", "prod"], **HOSTILE_TEXT[1]},
+    {"domains": ["abcdefghijklmnopqrstuvwx", "orders"], "stages": ["prod"], **HOSTILE_TEXT[2]},
     {
         "domains": ["tickets", "users"],
         "stages": ["dev", "qa", "staging", "prod"],
         "aws_region": "eu-central-1",
+        **HOSTILE_TEXT[3],
     },
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +95,136 @@ def test_interactive_prompts_reject_a_bad_slug_then_render(tmp_path):
     answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     assert answers["project_slug"] == "fast-service"
     assert (destination / "infra" / "template.yaml").exists()
+
+
+WRONG_DATA = [
+    (["--data", "services=sqs"], "Validation error for question 'services': 'sqs' is text, not a list"),
+    (["--data", "tracing=maybe"], "'tracing': 'maybe' is text, not a boolean: answer true or false (yes/no)"),
+    (
+        ["--data", "domains={orders: 1}"],
+        "'domains': {'orders': 1} is a mapping, not a list: give a YAML list",
+    ),
+    (["--data", "stages=[prod, dev]"], "production comes last: reorder, e.g. stages=[dev, prod]."),
+    (["--data", "project_slug=boto3"], "is the name of a package the rendered project depends on"),
+    (["--data", "log_retention_days=[7]"], "'log_retention_days': [7] is a list, not a mapping"),
+    ({"iac": ["sam"], "tracing": True}, "'iac': ['sam'] is a list, not text: give one of sam, cdk"),
+    (
+        {"log_retention_days": {"dev": "7"}},
+        "'log_retention_days': the value '7' of 'dev' is text, not a number",
+    ),
+    (
+        {"project_name": None},
+        "'project_name': the answer is empty: give text, e.g. 'Order Service'.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("given", "message"), WRONG_DATA, ids=lambda v: str(v)[:40])
+def test_copier_cli_refuses_a_wrong_type_with_a_message(tmp_path, given, message):
+    """`--data` and `--data-file` (a mapping with wrong types): one message, exit 1, nothing written."""
+    if isinstance(given, dict):
+        data_file = tmp_path / "answers.yml"
+        data_file.write_text(yaml.safe_dump(given))
+        given = ["--data-file", str(data_file)]
+    destination = tmp_path / "svc"
+    result = copier_copy(destination, *given)
+    assert result.returncode == 1, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not destination.exists()
+
+
+# A data file that is not a mapping fails inside Copier's CLI (copier/_cli.py, data_file_switch:
+# `yaml.safe_load(f)` then `file_updates.items()`) while it parses its options, before the template
+# is even fetched: no code of this template runs yet, so only Copier can turn these into messages.
+NOT_A_MAPPING = {"list": "- dev\n- prod\n", "scalar": "dev\n", "empty": "", "broken": "stages: [dev\n"}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_A_MAPPING))
+def test_copier_cli_refuses_a_data_file_that_is_not_a_mapping(tmp_path, kind):
+    data_file = tmp_path / "answers.yml"
+    data_file.write_text(NOT_A_MAPPING[kind])
+    destination = tmp_path / "svc"
+    result = copier_copy(destination, "--data-file", str(data_file))
+    assert result.returncode == 1
+    assert not destination.exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Copier's CLI parses --data-file before the template loads (copier/_cli.py data_file_switch) "
+    "and raises AttributeError/YAMLError for a file that is not a YAML mapping; fixable only in Copier",
+)
+@pytest.mark.parametrize("kind", sorted(NOT_A_MAPPING))
+def test_copier_cli_explains_a_data_file_that_is_not_a_mapping_without_a_traceback(tmp_path, kind):
+    data_file = tmp_path / "answers.yml"
+    data_file.write_text(NOT_A_MAPPING[kind])
+    result = copier_copy(tmp_path / "svc", "--data-file", str(data_file))
+    assert "Traceback" not in result.stderr
+
+
+def _answer(child: pexpect.spawn, text: str) -> None:
+    """Replace the prefilled answer of a text prompt and submit it."""
+    child.send("\x7f" * 60)
+    child.send(text)
+    child.send("\r")
+
+
+def test_interactive_prompts_explain_a_wrong_type_and_take_y_and_n(tmp_path):
+    destination = tmp_path / "interactive"
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "200", "LINES": "50"}
+    questions = {k: v for k, v in yaml.safe_load((ROOT / "copier.yml").read_text()).items() if k[0] != "_"}
+    # Each prompt is recognised by the start of its help text (escape sequences hold "?" too).
+    names = [name for name, spec in questions.items() if spec.get("help")]
+    patterns = [re.escape(questions[name]["help"][:40]) for name in names]
+    child = pexpect.spawn(
+        COPIER,
+        ["copy", "--trust", "--vcs-ref", "HEAD", str(ROOT), str(destination)],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 200),
+    )
+    asked = []
+    try:
+        while True:
+            index = child.expect([*patterns, "ready in", pexpect.EOF])
+            if index >= len(names):
+                break
+            name = names[index]
+            if name in asked:  # the same prompt drawn again
+                continue
+            asked.append(name)
+            if name == "domains":
+                _answer(child, "orders: 1")
+                child.expect(re.escape("is a mapping, not a list: give a YAML list, e.g. [orders]"))
+                _answer(child, "[orders, payments]")
+            elif name == "stages":
+                _answer(child, "[dev, prod")
+                child.expect("the answer is not valid YAML")  # Copier alone says "Invalid input"
+                _answer(child, "[dev, prod]")
+            elif name == "tracing":
+                child.send("n")  # the prompt's y/n
+            else:
+                child.send("\r")  # the default
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert {"domains", "stages", "production_stage", "tracing"} <= set(asked)
+    assert child.exitstatus == 0, child.before
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert answers["domains"] == ["orders", "payments"]
+    assert answers["stages"] == ["dev", "prod"]
+    assert answers["production_stage"] == "prod"
+    assert answers["tracing"] is False
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Copier's CLI splits each --data on '=' while parsing options (copier/_cli.py data_switch: "
+    "`key, value = arg.split('=', 1)`), before the template loads; fixable only in Copier",
+)
+def test_copier_cli_explains_a_data_option_without_a_value(tmp_path):
+    result = copier_copy(tmp_path / "svc", "--data", "tracing")
+    assert result.returncode == 1 and not (tmp_path / "svc").exists()
+    assert "Traceback" not in result.stderr

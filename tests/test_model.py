@@ -118,6 +118,42 @@ def test_stages_carry_their_settings_and_the_last_is_production():
     assert service.production_stage.name == "prod"
 
 
+@pytest.mark.parametrize(
+    ("stages", "production_stage", "expected"),
+    [
+        (["dev", "main"], "main", "main"),  # the answer names production
+        (["dev", "prod", "dr"], "dr", "dr"),
+        (["dev", "staging", "prod"], None, "prod"),  # answers recorded before the question: its default
+        (["dev", "main"], None, "main"),
+        (["dev", "prod"], "gone", "prod"),  # not one of the stages: the default
+    ],
+)
+def test_production_is_the_answered_stage_with_the_default_as_fallback(stages, production_stage, expected):
+    answers = {"stages": stages}
+    if production_stage is not None:
+        answers["production_stage"] = production_stage
+    service = model(**answers)
+    assert [s.name for s in service.stages if s.is_production] == [expected]
+    assert service.production_stage.name == expected
+    production = service.production_stage
+    others = [s for s in service.stages if not s.is_production]
+    assert production.throttle_rate == 100 and all(s.throttle_rate == 20 for s in others)
+    assert production.log_retention_days == 365  # the default retention follows production
+
+
+def test_the_hook_builds_no_model_while_questions_are_asked():
+    from model import ServiceModelHook
+
+    hook = ServiceModelHook.__new__(ServiceModelHook)
+    # --data answers not parsed yet are strings: a model built from them would fail.
+    context = {**BASE, "log_retention_days": "{dev: 7}", "_copier_phase": "prompt"}
+    hook.hook(context)
+    assert "model" not in context
+    context = {**BASE, "production_stage": "prod", "_copier_phase": "render"}
+    hook.hook(context)
+    assert context["model"].production_stage.name == "prod"
+
+
 def test_entity_names_stay_distinct_from_uncountable_domains():
     inventory = model(domains=["inventory"]).domains[0]
     assert inventory.entity == "inventory_item"
