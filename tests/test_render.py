@@ -129,3 +129,28 @@ def test_iam_check_catches_over_broad_policies():
     assert "FnRole: Resource '*' for ['s3:GetObject']" in findings
     assert "Other: uses SAM Policies instead of its own narrow role" in findings
     assert "FnRole: shared by several functions" in findings
+
+
+ALL_SERVICES = ["dynamodb", "sqs", "s3", "events", "cognito", "secrets", "postgres", "redis"]
+
+
+@pytest.mark.parametrize("layout", ["single", "workspace"])
+@pytest.mark.parametrize("iac", ["sam", "cdk", "terraform", "serverless"])
+def test_the_longest_names_render_code_that_passes_the_linter(copie, iac, layout):
+    """The longest slug and domain the validators accept (30 characters with redis and a 3-letter
+    stage, 24 for a domain) make the longest module paths and names: every rendered Python line
+    must still fit the project's line length and format stably. The matrix rows carry shorter
+    names; this renders only and runs ruff, so every tool and layout is cheap to cover."""
+    answers = {
+        "project_slug": "abcdefghij-klmnopqrst-uvwxyza",
+        "domains": ["abcdefghijklmnopqrstuvwx", "orders"],
+        "stages": ["dev", "prd"],
+        "log_retention_days": {"dev": 7, "prd": 365},
+        "services": ALL_SERVICES,
+        "iac": iac,
+        "layout": layout,
+    }
+    project = render(copie, answers)
+    ruff = checks.tool("ruff")
+    checks.run([ruff, "check", "--no-cache", "."], project)
+    checks.run([ruff, "format", "--check", "--no-cache", "."], project)
