@@ -197,8 +197,7 @@ def test_two_versions_in_one_process_never_share_extension_code(tmp_path):
 
     template = clone_working_tree(tmp_path / "template")
     before = git(template, "rev-parse", "HEAD").strip()
-    for name in ("extensions/naming.py", "extensions/model.py"):  # the next version renames a helper
-        path = template / name
+    for path in (template / "extensions").rglob("*.py"):  # the next version renames a helper
         path.write_text(
             path.read_text().replace("def fit_name(", "def fit_within(").replace(".fit_name(", ".fit_within(")
         )
