@@ -5,7 +5,7 @@
     python dev.py test [pytest args]  # install the test tools into .venv, run every test
     python dev.py release 1.2.0       # cut a release: CHANGELOG section, commit, tag v1.2.0
 
-Both create .venv on first use from the dependencies in pyproject.toml and reinstall
+render and test create .venv on first use from the dependencies in pyproject.toml and reinstall
 only when pyproject.toml or package-lock.json change.
 """
 
@@ -216,8 +216,8 @@ def release(args: list[str]) -> int:
     changelog = ROOT / "CHANGELOG.md"
     text = changelog.read_text()
     start = text.find(UNRELEASED)
-    end = text.find("\n## ", start + len(UNRELEASED)) if start >= 0 else -1
-    notes = text[start + len(UNRELEASED) : end if end >= 0 else len(text)].strip()
+    end = text.find("\n## ", start + len(UNRELEASED))
+    notes = text[start + len(UNRELEASED) : end if end >= 0 else len(text)].strip() if start >= 0 else ""
     if not notes:
         sys.exit("CHANGELOG.md has no notes under '## Unreleased': say what the release changes first.")
     heading = f"## {version} ({datetime.date.today().isoformat()})"

@@ -101,6 +101,7 @@ def test_a_release_moves_the_unreleased_notes_under_its_version_and_tags_it(temp
         ("1.0.0rc1", "after 1.0.0", "v1.0.0rc1 is not newer than the release v1.0.0"),
         ("1.0.0", "after 1.0.0", "v1.0.0 is not newer than the release v1.0.0"),
         ("1.1.0", "after 1.0.0", "no notes under '## Unreleased'"),
+        ("1.0.0", "no heading", "no notes under '## Unreleased'"),
     ],
 )
 def test_a_release_is_refused_with_the_reason(template, version, prepare, message):
@@ -108,6 +109,10 @@ def test_a_release_is_refused_with_the_reason(template, version, prepare, messag
         (template / "README.md").write_text("edited\n")
     elif prepare == "after 1.0.0":  # the notes went into 1.0.0: none are left
         assert release(template, "1.0.0").returncode == 0
+    elif prepare == "no heading":
+        changelog = template / "CHANGELOG.md"
+        changelog.write_text(changelog.read_text().replace("## Unreleased\n", ""))
+        commit_all(template, "A CHANGELOG without an Unreleased section")
     tags = git(template, "tag", "--list")
 
     result = release(template, version)
