@@ -184,6 +184,8 @@ def test(args: list[str]) -> int:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     if not any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args):
         args = ["-n", "auto", *args]  # renders are independent: use every core
+    if not any(a.startswith("--durations") for a in args):
+        args = ["--durations=15", *args]  # where CI's time goes, in its log
     return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT, env=env)
 
 

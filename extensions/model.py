@@ -46,12 +46,13 @@ def _load_package(name: str):
 
 
 service_model = _load_package("service_model")
-catalogue, entities, grants, names, resources = (
+catalogue, entities, grants, names, resources, stacks = (
     service_model.catalogue,
     service_model.entities,
     service_model.grants,
     service_model.names,
     service_model.resources,
+    service_model.stacks,
 )
 naming = service_model.naming
 build_model = service_model.build_model
@@ -78,6 +79,7 @@ _ANSWER_KEYS = (
     "log_level",
     "tracing",
     "log_retention_days",
+    "domain_stacks",
 )
 
 
@@ -131,9 +133,24 @@ def public_routes_error(routes: object, services: object, domains: object, slug:
     return ""
 
 
+def domain_stacks_error(domain_stacks: object, iac: object, services: object, domains: object) -> str:
+    """Why one stack per stage cannot hold this service, or ``""``."""
+    if domain_stacks or not isinstance(domains, list) or not isinstance(services, list):
+        return ""  # nested stacks grow with the domains; other answers report their own errors
+    count = stacks.one_stack_resources(str(iac), services, len(domains))
+    if count <= stacks.MAX_STACK_RESOURCES:
+        return ""
+    return (
+        f"One stack for {len(domains)} domains with these services would hold about {count} "
+        f"CloudFormation resources (a stack allows 500; {stacks.MAX_STACK_RESOURCES} leaves room for your own). "
+        "Answer domain_stacks=true for a nested stack per domain, or choose fewer domains or services."
+    )
+
+
 class ModelFilters(Extension):
     """Registers the validators that need the model (the route list) as Jinja filters."""
 
     def __init__(self, environment):
         super().__init__(environment)
         environment.filters["public_routes_error"] = public_routes_error
+        environment.filters["domain_stacks_error"] = domain_stacks_error

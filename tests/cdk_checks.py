@@ -3,7 +3,8 @@
 The project's own app (`python -m infra.app`, in the project's uv environment) synthesizes
 every stage offline into a temporary cloud assembly, from empty zips standing in for
 `make build`'s output (templates only name assets by hash). cfn-lint then reads each stack's
-template, and the inventory is reduced from the same templates. The project's own tests run
+template (each stage's and, with `domain_stacks`, each domain's nested one), and the inventory
+is reduced from the same templates, the nested ones inlined. The project's own tests run
 cdk-nag on the app.
 """
 
@@ -70,20 +71,43 @@ def synth(project: Path) -> Path:
 
 
 def validate(project: Path) -> None:
-    """Synthesize every stage offline, then cfn-lint each stack's template."""
+    """Synthesize every stage offline, then cfn-lint each stack's template, the nested ones included."""
+    # <slug>-<stage>.template.json and, with domain_stacks, one *.nested.template.json per domain
     templates = sorted(str(p) for p in synth(project).glob("*.template.json"))
     checks.run([checks.tool("cfn-lint"), "--ignore-checks", *CFN_LINT_IGNORED, "--", *templates], project)
 
 
 def cloudformation(project: Path, stage: str) -> dict:
-    """The synthesized CloudFormation template of one stage's stack."""
+    """The synthesized CloudFormation template of one stage's stack (with its nested ones: stacks())."""
+    return stacks(project, stage)["root"]
+
+
+def stacks(project: Path, stage: str) -> dict[str, dict]:
+    """Every template one stage deploys: its stack ("root") and each domain's nested stack, by the
+    nested stack's logical id (the domain's stack_id).
+
+    The root names a nested template by the object key of its TemplateURL (<asset hash>.json); the
+    stack's asset manifest says which file in the assembly that asset is.
+    """
+    outdir = synth(project)
     name = f"{checks.load_answers(project)['project_slug']}-{stage}"
-    return json.loads((synth(project) / f"{name}.template.json").read_text())
+    root = json.loads((outdir / f"{name}.template.json").read_text())
+    files = json.loads((outdir / f"{name}.assets.json").read_text())["files"]
+    found = {"root": root}
+    for stack_id, resource in iac_inventory.nested_stacks(root).items():
+        # https://s3.<region>.<suffix>/<bucket>/<key>, joined from parts; the key is the last one's tail
+        url = resource["Properties"]["TemplateURL"]["Fn::Join"][1]
+        asset = url[-1].rsplit("/", 1)[-1].removesuffix(".json")
+        found[stack_id] = json.loads((outdir / files[asset]["source"]["path"]).read_text())
+    return found
 
 
 def inventory(project: Path, stage: str) -> dict:
-    """The parity inventory of one stage's synthesized stack (see tests/iac_inventory.py)."""
+    """The parity inventory of one stage's synthesized stacks, nested ones inlined (see tests/iac_inventory.py)."""
     answers = checks.load_answers(project)
+    templates = stacks(project, stage)
+    root = templates.pop("root")
+    flat = iac_inventory.flatten(root, templates)
     return iac_inventory.cloudformation_inventory(
-        cloudformation(project, stage), {}, f"{answers['project_slug']}-{stage}", answers["aws_region"]
+        flat, {}, f"{answers['project_slug']}-{stage}", answers["aws_region"]
     )

@@ -52,6 +52,7 @@ host to ``<cache name>.cache``.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -888,8 +889,8 @@ def _number(value: Any) -> Any:
         return value
 
 
-def sam_inventory(template: dict, parameters: dict, stack_name: str, region: str) -> dict[str, Any]:
-    """Transform a SAM template as `sam deploy` would, offline, then reduce it like any stack."""
+def sam_transform(template: dict, parameters: dict, region: str) -> dict:
+    """A SAM template transformed as `sam deploy` would, offline: plain CloudFormation."""
     import copy
     import os
 
@@ -906,5 +907,125 @@ def sam_inventory(template: dict, parameters: dict, stack_name: str, region: str
             if isinstance(properties.get(key), str):  # what `sam package` does: local path -> S3 object
                 properties[key] = "s3://artifacts/" + properties[key].rsplit("/", 1)[-1]
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
-    transformed = transform(template, dict(parameters), NoManagedPolicies())
-    return cloudformation_inventory(transformed, parameters, stack_name, region)
+    return transform(template, dict(parameters), NoManagedPolicies())
+
+
+def sam_inventory(template: dict, parameters: dict, stack_name: str, region: str) -> dict[str, Any]:
+    """Transform a SAM template as `sam deploy` would, offline, then reduce it like any stack."""
+    return cloudformation_inventory(
+        sam_transform(template, parameters, region), parameters, stack_name, region
+    )
+
+
+# --- Nested stacks -------------------------------------------------------------------------------
+# A stage deploys as a root stack plus one nested stack per domain. The inventory is of what the
+# stage deploys, so the nested templates are inlined into the root first.
+
+_NESTED_STACK = "AWS::CloudFormation::Stack"
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+def nested_stacks(template: dict) -> dict[str, dict]:
+    """The root's nested-stack resources, by logical id."""
+    return {k: v for k, v in template.get("Resources", {}).items() if v.get("Type") == _NESTED_STACK}
+
+
+def flatten(root: dict, children: dict[str, dict]) -> dict:
+    """One template holding the root's resources and every nested stack's, as deployed together.
+
+    ``children`` maps each nested stack's logical id to its template (transformed, synthesized or
+    packaged). A child's parameters become the expressions the root passes them, its conditions are
+    renamed ``<stack id><name>``, and the root's ``Fn::GetAtt [<stack id>, Outputs.<name>]`` becomes
+    the child's output value. A child's own ``AWS::StackName`` is the nested stack's generated name,
+    not the root's, so names built from it show up as such in the inventory.
+    """
+    stacks = nested_stacks(root)
+    if set(stacks) != set(children):
+        raise ValueError(f"nested stacks {sorted(stacks)} but templates for {sorted(children)}")
+    flat = copy.deepcopy(root)
+    resources = {k: v for k, v in flat["Resources"].items() if k not in stacks}
+    conditions = dict(flat.get("Conditions", {}))
+    outputs: dict[str, dict[str, Any]] = {}
+    for stack_id, child in children.items():
+        passed = stacks[stack_id].get("Properties", {}).get("Parameters", {})
+        inline = _Inliner(stack_id, child, passed)
+        for name, condition in child.get("Conditions", {}).items():
+            conditions[inline.condition_name(name)] = inline.node(condition)
+        for logical_id, resource in child.get("Resources", {}).items():
+            if logical_id in resources:
+                raise ValueError(f"{stack_id} and another stack both declare the logical id {logical_id}")
+            resources[logical_id] = inline.resource(resource)
+        outputs[stack_id] = {name: inline.node(o["Value"]) for name, o in child.get("Outputs", {}).items()}
+    flat["Resources"] = _read_outputs(resources, outputs)
+    flat["Conditions"] = _read_outputs(conditions, outputs)
+    return flat
+
+
+class _Inliner:
+    """Rewrites one child template's nodes into the root's terms."""
+
+    def __init__(self, stack_id: str, child: dict, passed: dict):
+        self.stack_id = stack_id
+        self.conditions = set(child.get("Conditions", {}))
+        self.values = {
+            name: passed[name] if name in passed else spec.get("Default")
+            for name, spec in child.get("Parameters", {}).items()
+        }
+        missing = [name for name, value in self.values.items() if value is None]
+        if missing:
+            raise ValueError(f"{stack_id}: no value passed for parameters {missing}")
+        self.values["AWS::StackName"] = {"Fn::Sub": "${AWS::StackName}-" + stack_id + "-NESTED1234"}
+
+    def condition_name(self, name: str) -> str:
+        return self.stack_id + name if name in self.conditions else name
+
+    def resource(self, resource: dict) -> dict:
+        out = self.node(resource)
+        if "Condition" in resource:
+            out["Condition"] = self.condition_name(resource["Condition"])
+        return out
+
+    def node(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [self.node(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            ((key, arg),) = node.items()
+            if key == "Ref" and arg in self.values:
+                return copy.deepcopy(self.values[arg])
+            if key == "Fn::Sub":
+                text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], dict(arg[1]))
+                variables = {name: self.node(value) for name, value in variables.items()}
+                for name in _SUB_VARIABLE.findall(text):
+                    if name not in variables and name in self.values:
+                        variables[name] = copy.deepcopy(self.values[name])
+                return {"Fn::Sub": [text, variables] if variables else text}
+            if key == "Fn::If":
+                return {"Fn::If": [self.condition_name(arg[0]), *self.node(arg[1:])]}
+            if key == "Condition" and isinstance(arg, str):
+                return {"Condition": self.condition_name(arg)}
+        return {k: self.node(v) for k, v in node.items()}
+
+
+def _read_outputs(node: Any, outputs: dict[str, dict[str, Any]]) -> Any:
+    """The root's references to nested stacks' outputs, replaced by the outputs' values."""
+    if isinstance(node, list):
+        return [_read_outputs(item, outputs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if len(node) == 1:
+        ((key, arg),) = node.items()
+        if key == "Fn::GetAtt":
+            stack_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+            if stack_id in outputs:
+                return copy.deepcopy(outputs[stack_id][attribute.removeprefix("Outputs.")])
+        if key == "Fn::Sub":
+            text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], dict(arg[1]))
+            variables = {name: _read_outputs(value, outputs) for name, value in variables.items()}
+            for name in _SUB_VARIABLE.findall(text):
+                stack_id, _, attribute = name.partition(".")
+                if name not in variables and stack_id in outputs:
+                    variables[name] = copy.deepcopy(outputs[stack_id][attribute.removeprefix("Outputs.")])
+            return {"Fn::Sub": [text, variables] if variables else text}
+    return {k: _read_outputs(v, outputs) for k, v in node.items()}

@@ -278,10 +278,11 @@ def iac_matches_model(project: Path) -> None:
     answers = load_answers(project)
     tool = iac_checks(answers["iac"])
     model = build_model(answers)
-    if answers["iac"] == "sam":  # the raw SAM template too: no SAM policy templates or shared roles
-        findings = iam_violations(load_cfn(project / "infra" / "template.yaml"))
-        if findings:
-            raise CheckFailed("over-broad IAM:\n" + "\n".join(findings))
+    if answers["iac"] == "sam":  # the raw SAM templates too: no SAM policy templates or shared roles
+        for path in tool.templates(project).values():
+            findings = iam_violations(load_cfn(path))
+            if findings:
+                raise CheckFailed(f"over-broad IAM in {path.name}:\n" + "\n".join(findings))
     for stage in model.stage_names:
         want = inventory.expected(model, inventory.stage_config(project, stage))
         problems = inventory.differences(want, tool.inventory(project, stage), answers["iac"])

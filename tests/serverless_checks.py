@@ -2,8 +2,10 @@
 
 `serverless package` runs offline for every stage with the CLI this repository pins
 (node_modules/serverless, 3.40.0: v4 needs a login), then cfn-lint and checkov read the
-packaged CloudFormation templates. The project's package-offline plugin skips the one AWS
-call packaging makes (the layer lookup), so nothing here needs credentials or a network.
+packaged CloudFormation templates: the stage's (root) template and, with domain_stacks, each
+domain's nested template (nested-<stack id>.json beside it, written by infra/domain-stacks.js).
+The project's package-offline plugin skips the one AWS call packaging makes (the layer
+lookup), so nothing here needs credentials or a network.
 """
 
 from __future__ import annotations
@@ -22,6 +24,21 @@ import project_checks as checks
 
 SERVERLESS = checks.ROOT / "node_modules" / "serverless" / "bin" / "serverless.js"
 TEMPLATE = "cloudformation-template-update-stack.json"
+NESTED = "nested-{}.json"  # a nested stack's template, beside TEMPLATE (infra/domain-stacks.js)
+LAMBDA = "AWS::Lambda::Function"
+# What holds data: it never moves out of the stage's stack (a move would replace it).
+DATA_KINDS = {
+    "AWS::DynamoDB::Table",
+    "AWS::SQS::Queue",
+    "AWS::S3::Bucket",
+    "AWS::Events::EventBus",
+    "AWS::SNS::Topic",
+    "AWS::Cognito::UserPool",
+    "AWS::SSM::Parameter",
+    "AWS::SecretsManager::Secret",
+    "AWS::RDS::DBCluster",
+    "AWS::ElastiCache::ServerlessCache",
+}
 OFFLINE = {
     "SLS_PACKAGE_OFFLINE": "1",  # the project's infra/package-offline.js plugin
     "SLS_TELEMETRY_DISABLED": "1",
@@ -95,23 +112,78 @@ def packaged(project: Path) -> dict[str, Path]:
     return _PACKAGED[key]
 
 
+def stacks(project: Path, stage: str) -> dict[str, dict]:
+    """Every template one stage deploys: "root" (the stage's stack) and each nested stack's, by
+    its logical id in the root."""
+    root_path = packaged(project)[stage]
+    root = json.loads(root_path.read_text())
+    out = {"root": root}
+    for stack_id in iac_inventory.nested_stacks(root):
+        path = root_path.parent / NESTED.format(stack_id)
+        if not path.exists():
+            raise checks.CheckFailed(f"serverless, stage {stage}: {stack_id} has no template {path.name}")
+        out[stack_id] = json.loads(path.read_text())
+    return out
+
+
 def validate(project: Path) -> None:
-    """Package every stage offline, then cfn-lint and checkov on the packaged templates."""
+    """Package every stage offline, then cfn-lint and checkov on every packaged template."""
     with tempfile.TemporaryDirectory(prefix="sls-") as tmp:
         templates = packaged(project)
-        # One cfn-lint and one checkov run over all stages: <tmp>/templates/<stage>.json
+        # One cfn-lint and one checkov run over all stages: <tmp>/templates/<stage>[-<stack id>].json
         folder = Path(tmp) / "templates"
         folder.mkdir()
         for stage, template in templates.items():
             shutil.copy(template, folder / f"{stage}.json")
+            for stack_id in stacks(project, stage):
+                if stack_id != "root":
+                    shutil.copy(
+                        template.parent / NESTED.format(stack_id), folder / f"{stage}-{stack_id}.json"
+                    )
         checks.run([checks.tool("cfn-lint"), *sorted(map(str, folder.glob("*.json")))], project)
         checks.checkov(project, "cloudformation", folder)
         service = yaml.safe_load((project / "infra" / "serverless.yml").read_text())
         declared = service["resources"]["Resources"]
-        for stage, template in templates.items():
-            findings = _role_findings(json.loads(template.read_text()), declared)
+        for stage in templates:
+            deployed = stacks(project, stage)
+            findings = _nesting_findings(deployed, service)
+            # Over the stacks as deployed together: a role's resources are the root's, passed in.
+            children = {stack_id: t for stack_id, t in deployed.items() if stack_id != "root"}
+            findings += _role_findings(iac_inventory.flatten(deployed["root"], children), declared)
             if findings:
                 raise checks.CheckFailed(f"serverless, stage {stage}: " + "; ".join(findings))
+
+
+def _nesting_findings(templates: dict[str, dict], service: dict) -> list[str]:
+    """What CloudFormation would only refuse at deploy time (a nested stack's parameters differ
+    from the ones the root passes), and what the layout promises: each domain's functions in its
+    own stack (custom.domainStacks), the admin jobs and every data-holding resource in the root."""
+    findings = []
+    nested = iac_inventory.nested_stacks(templates["root"])
+    for stack_id, stack in nested.items():
+        passed = set(stack["Properties"].get("Parameters", {}))
+        declared = set(templates[stack_id].get("Parameters", {}))
+        if passed != declared:
+            findings.append(f"{stack_id}: parameters {sorted(declared)}, the root passes {sorted(passed)}")
+    expected = service.get("custom", {}).get("domainStacks", {})
+    if set(expected) != set(nested):
+        findings.append(f"nested stacks {sorted(nested)}, serverless.yml names {sorted(expected)}")
+    for stack_id, template in templates.items():
+        resources = template["Resources"]
+        functions = {k.removesuffix("LambdaFunction") for k, r in resources.items() if r["Type"] == LAMBDA}
+        if stack_id == "root":
+            stayed = functions & {key for keys in expected.values() for key in keys}
+            if stayed:
+                findings.append(f"the domain functions {sorted(stayed)} stayed in the stage's stack")
+            continue
+        if functions != set(expected.get(stack_id, ())):
+            findings.append(
+                f"{stack_id} holds the functions {sorted(functions)}, not {expected.get(stack_id)}"
+            )
+        data = sorted(k for k, r in resources.items() if r["Type"] in DATA_KINDS)
+        if data:
+            findings.append(f"{stack_id} holds data {data}: data stays in the stage's stack")
+    return findings
 
 
 def _role_findings(template: dict, declared: dict) -> list[str]:
@@ -162,9 +234,11 @@ def cloudformation(project: Path, stage: str) -> dict:
 
 
 def inventory(project: Path, stage: str) -> dict:
-    """The parity inventory of one stage's packaged template (see tests/iac_inventory.py)."""
+    """The parity inventory of one stage's packaged templates, nested stacks flattened into the
+    root (see tests/iac_inventory.py)."""
     from model import build_model
 
     model = build_model(checks.load_answers(project))
-    template = cloudformation(project, stage)
+    children = stacks(project, stage)
+    template = iac_inventory.flatten(children.pop("root"), children)
     return iac_inventory.cloudformation_inventory(template, {}, model.prefix(stage), model.region)

@@ -95,3 +95,91 @@ def test_arns_become_inventory_keys():
     assert key("arn:aws:logs:eu-west-1:1:log-group:/aws/lambda/f:log-stream:*") == "log-group:/aws/lambda/f"
     assert key("arn:aws:lambda:eu-west-1:1:function:f:live") == "function:f"
     assert key("*") == "*"
+
+
+def _nested_pair() -> tuple[dict, dict]:
+    root = {
+        "Parameters": {"Stage": {"Type": "String"}},
+        "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}},
+        "Resources": {
+            "Table": {
+                "Type": "AWS::DynamoDB::Table",
+                "Properties": {"TableName": {"Fn::Sub": "shop-${Stage}-t"}},
+            },
+            "OrdersStack": {
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {
+                    "TemplateURL": "domains/orders.yaml",
+                    "Parameters": {
+                        "Service": {"Ref": "AWS::StackName"},
+                        "TableArn": {"Fn::GetAtt": ["Table", "Arn"]},
+                    },
+                },
+            },
+            "Reader": {
+                "Type": "AWS::SSM::Parameter",
+                "Properties": {"Value": {"Fn::Sub": "${OrdersStack.Outputs.FunctionName} reads"}},
+            },
+        },
+    }
+    child = {
+        "Parameters": {
+            "Service": {"Type": "String"},
+            "TableArn": {"Type": "String"},
+            "Memory": {"Type": "Number", "Default": 256},
+        },
+        "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Service"}, "shop-prod"]}},
+        "Resources": {
+            "Create": {
+                "Type": "AWS::Lambda::Function",
+                "Condition": "IsProd",
+                "Properties": {
+                    "FunctionName": {"Fn::Sub": "${Service}-create"},
+                    "MemorySize": {"Ref": "Memory"},
+                    "Description": {"Fn::If": ["IsProd", {"Ref": "TableArn"}, {"Ref": "AWS::StackName"}]},
+                },
+            }
+        },
+        "Outputs": {"FunctionName": {"Value": {"Ref": "Create"}}},
+    }
+    return root, child
+
+
+def test_flatten_inlines_a_nested_stack_in_the_roots_terms():
+    root, child = _nested_pair()
+    flat = inventory.flatten(root, {"OrdersStack": child})
+    assert "OrdersStack" not in flat["Resources"]
+    create = flat["Resources"]["Create"]
+    assert create["Condition"] == "OrdersStackIsProd"  # renamed: the root has its own IsProd
+    assert flat["Conditions"]["OrdersStackIsProd"] == {"Fn::Equals": [{"Ref": "AWS::StackName"}, "shop-prod"]}
+    assert flat["Conditions"]["IsProd"] == root["Conditions"]["IsProd"]
+    props = create["Properties"]
+    assert props["FunctionName"] == {"Fn::Sub": ["${Service}-create", {"Service": {"Ref": "AWS::StackName"}}]}
+    assert props["MemorySize"] == 256  # not passed: the child's default
+    when_prod, otherwise = props["Description"]["Fn::If"][1:]
+    assert when_prod == {"Fn::GetAtt": ["Table", "Arn"]}
+    assert otherwise == {"Fn::Sub": "${AWS::StackName}-OrdersStack-NESTED1234"}  # the nested stack's own name
+    reader = flat["Resources"]["Reader"]["Properties"]["Value"]
+    assert reader == {
+        "Fn::Sub": [
+            "${OrdersStack.Outputs.FunctionName} reads",
+            {"OrdersStack.Outputs.FunctionName": {"Ref": "Create"}},
+        ]
+    }
+    resolver = inventory._Resolver(flat, {"Stage": "prod"}, "shop-prod", "eu-west-1")
+    assert resolver.value(props["FunctionName"]) == "shop-prod-create"
+    assert resolver.value(otherwise) == "shop-prod-OrdersStack-NESTED1234"
+    assert resolver.condition("OrdersStackIsProd") is True
+
+
+def test_flatten_refuses_what_it_cannot_inline():
+    root, child = _nested_pair()
+    with pytest.raises(ValueError, match=r"nested stacks \['OrdersStack'\] but templates for \[\]"):
+        inventory.flatten(root, {})
+    del root["Resources"]["OrdersStack"]["Properties"]["Parameters"]["TableArn"]
+    with pytest.raises(ValueError, match=r"OrdersStack: no value passed for parameters \['TableArn'\]"):
+        inventory.flatten(root, {"OrdersStack": child})
+    root, child = _nested_pair()
+    child["Resources"]["Table"] = {"Type": "AWS::SQS::Queue"}
+    with pytest.raises(ValueError, match="both declare the logical id Table"):
+        inventory.flatten(root, {"OrdersStack": child})

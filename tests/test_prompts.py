@@ -132,6 +132,11 @@ BAD_ANSWERS = [
         {"log_retention_days": {"dev": 7, "staging": 30, "prod": 365, "qa": 7}},
         "names 'qa', which is not one of the stages",
     ),
+    (
+        {"iac": "cdk", "domain_stacks": False, "domains": [f"d{i}" for i in range(15)]},
+        "One stack for 15 domains with these services would hold about 477 CloudFormation resources "
+        "(a stack allows 500; 450 leaves room for your own). Answer domain_stacks=true",
+    ),
 ]
 
 
@@ -189,12 +194,16 @@ def default_answers() -> dict:
     """Every question's default, rendered as Copier would with the earlier defaults."""
     env = jinja2.Environment(extensions=[naming.NamingExtension])
     answers: dict = {}
+    # A new project: no answers recorded in the destination yet.
+    context = {"_copier_conf": {"dst_path": "", "answers_file": ".copier-answers.yml"}}
     for name, spec in QUESTIONS.items():
         default = spec.get("default")
         if isinstance(default, str) and "{{" in default:
-            default = env.from_string(default).render(answers)
+            default = env.from_string(default).render({**context, **answers})
         if spec.get("type") in ("yaml", "json") and isinstance(default, str):
             default = yaml.safe_load(default)
+        if spec.get("type") == "bool" and isinstance(default, str):
+            default = default == "True"
         answers[name] = default
     return answers
 

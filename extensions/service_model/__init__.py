@@ -6,6 +6,7 @@
 - ``names``: physical-name budgets and names derived from a domain;
 - ``resources``: what each backing service creates, per domain and shared;
 - ``domains``, ``admin``: the functions with their triggers and grants;
+- ``stacks``: how many resources one CloudFormation stack holds (the one-stack layout);
 - ``build``: ``build_model(answers)``.
 
 Adding a backing service: its settings in ``catalogue``, its resources in ``resources``, what its
@@ -16,13 +17,13 @@ versions in one process (`copier update`) each run their own.
 
 from __future__ import annotations
 
-from . import admin, catalogue, domains, entities, grants, names, resources
+from . import admin, catalogue, domains, entities, grants, names, resources, stacks
 from .build import build_model
 from .names import naming
 
 __all__ = ["PARTS", "build_model", "naming", "public_names"]
 
-PARTS = (catalogue, entities, grants, names, resources, domains, admin)
+PARTS = (catalogue, entities, grants, names, resources, domains, admin, stacks)
 
 
 def public_names() -> dict[str, object]:

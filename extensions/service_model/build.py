@@ -118,6 +118,7 @@ def build_model(answers: dict[str, Any]) -> Service:
         ci=answers.get("ci", "github-actions"),
         services=services,
         tracing=tracing,
+        domain_stacks=bool(answers.get("domain_stacks", True)),
         stages=_stages(stage_names, production_stage, answers.get("log_level", "INFO"), retention, tracing),
         domains=domains,
         admin_jobs=admin_jobs(

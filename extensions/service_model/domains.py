@@ -164,4 +164,5 @@ def build_domain(name: str, layout: str, pkg: str, reach: Reach) -> Domain:
         event_source=event_source,
         event_detail_type=event_detail_type,
         event_contract=event_contract,
+        stack_id=f"{naming.pascal(name)}Stack",
     )

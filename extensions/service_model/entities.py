@@ -120,6 +120,7 @@ class Domain:
     event_source: str = ""  # the "source" of the events this domain publishes (service "events")
     event_detail_type: str = ""  # e.g. "OrderCreated"
     event_contract: str = ""  # path of the event's JSON schema, relative to the project root
+    stack_id: str = ""  # logical id (CDK: construct id) of the domain's nested stack in the stage's stack
 
     @property
     def resources(self) -> tuple[Resource, ...]:
@@ -204,6 +205,7 @@ class Service:
     network: Resource | None = None  # private subnets for functions that reach postgres or redis
     database: Resource | None = None
     cache: Resource | None = None
+    domain_stacks: bool = True  # each domain's functions in its own nested stack (CloudFormation tools)
     architecture: str = ARCHITECTURE
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.domains()  # files only: no domain's resources in the emulator
 
 CONFIGS = sorted((ROOT / "config").glob("*.json"))
 # What every stage sets; infra/ maps each key onto the IaC tool's own inputs.

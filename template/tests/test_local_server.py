@@ -7,8 +7,11 @@ from http.server import ThreadingHTTPServer
 
 import pytest
 
+from local import env
 from local.routes import ROUTES
 from local.server import Router, make_handler
+
+pytestmark = pytest.mark.domains(next(iter(env.DOMAINS)))  # the first domain's: ROUTES[0] is its
 
 
 @pytest.fixture

@@ -1,10 +1,14 @@
-"""One domain: its table (queues, bucket), its functions (each with its role and log group), routes and triggers."""
+"""One domain: its table (queues, bucket), its functions (each with its role and log group), routes and triggers.
+
+With DOMAIN_STACKS the functions, and everything per function, deploy in the domain's nested stack
+(construct id Domain.stack_id); the table, queues and bucket stay in the stage's stack.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, NestedStack, Validations
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from aws_cdk.aws_lambda_event_sources import SqsEventSource
@@ -45,11 +49,22 @@ class DomainService(Construct):
                 self, child_id(spec.bucket.logical_id), spec.bucket, settings
             )
 
+        # Where the functions go. In the nested stack a construct with this domain's id holds them, so their
+        # logical ids there are the ones they have in a single stack; CloudFormation passes in what they
+        # use from the stage's stack (ARNs, names, the layer, the API) as the nested stack's parameters.
+        home: Construct = self
+        if model.DOMAIN_STACKS:
+            stack = NestedStack(
+                scope, spec.stack_id, description=f"{settings.prefix} {spec.name}: the domain's functions"
+            )
+            stack.nested_stack_resource.override_logical_id(spec.stack_id)  # OrdersStack, not a hashed id
+            home = Construct(stack, construct_id)
+
         self.functions = {}
         for function in spec.functions:
             name = child_id(function.logical_id)  # OrdersCreate -> Orders/Create
             built = ServiceFunction(
-                self,
+                home,
                 name,
                 spec=function,
                 settings=settings,
@@ -71,14 +86,16 @@ class DomainService(Construct):
                 )
             if function.trigger.kind == "event":
                 eventbus.subscribe(
-                    self, f"{name}Rule", subscriber=built, spec=function, bus=self.resources[function.trigger.bus]
+                    home, f"{name}Rule", subscriber=built, spec=function, bus=self.resources[function.trigger.bus]
                 )
             if function.trigger.kind != "http":
                 continue
             # With a user pool, a route needs a valid token unless the model marks it public.
             authorizer = shared.auth.authorizer if shared.auth and not function.trigger.public else None
+            # The route, its integration and the permission to invoke live beside the function: the root API
+            # never points at a nested resource, so the stacks depend one way only.
             route = apigwv2.HttpRoute(
-                self,
+                home,
                 f"{name}Route",
                 http_api=shared.api,
                 route_key=apigwv2.HttpRouteKey.with_(

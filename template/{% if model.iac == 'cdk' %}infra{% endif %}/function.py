@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Duration, Names, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -70,10 +70,10 @@ class ServiceFunction(Construct):
         )
         for grant in spec.grants:
             if grant.objects:
-                bucket = Stack.of(self).get_logical_id(resources[grant.resource].node.default_child)
+                bucket_arn = self._arn_in_policy(resources[grant.resource])
                 Validations.of(self.role).acknowledge(
                     Acknowledgment(
-                        id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{bucket}.Arn>/*]",
+                        id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{bucket_arn}>/*]",
                         reason="The function signs URLs for objects whose keys are only known per request; the "
                         "grant names the bucket's objects and only the model's object actions.",
                     )
@@ -129,3 +129,11 @@ class ServiceFunction(Construct):
                 "as the functions, so the runtime is upgraded with the project, not by the newest release.",
             )
         )
+
+    def _arn_in_policy(self, bucket: storage.Resource) -> str:
+        """How cdk-nag writes the bucket's ARN in this function's stack: <logical id>.Arn in the same stack,
+        the parameter CDK passes it in as (reference-to-<bucket's unique id>Arn) in a domain's nested stack."""
+        resource = bucket.node.default_child
+        if Stack.of(resource).node.path == Stack.of(self).node.path:
+            return f"{Stack.of(self).get_logical_id(resource)}.Arn"
+        return f"referenceto{Names.node_unique_id(resource.node)}Arn"

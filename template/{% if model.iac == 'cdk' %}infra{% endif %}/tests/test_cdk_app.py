@@ -1,12 +1,18 @@
-"""The CDK app: one stack per stage config, routes equal to the local ones, roles, queues and the other
-backing services as the model says, and clean under cdk-nag."""
+"""The CDK app: one stack per stage config (with a nested stack per domain when the model says so),
+routes equal to the local ones, roles, queues and the other backing services as the model says, and
+clean under cdk-nag.
+
+Most tests read a stage as one template: its stack with each domain's nested stack put back in place
+(see flatten), so they hold whichever stack a resource is in.
+"""
 
 import dataclasses
 import json
+import re
 import zipfile
 
 import pytest
-from aws_cdk import App, Stack, Validations
+from aws_cdk import App, NestedStack, Stack, Validations
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 
@@ -68,6 +74,24 @@ CLUSTER_PROPERTIES = [
 ]
 INSTANCE_PROPERTIES = ["DBClusterIdentifier", "DBInstanceClass", "Engine", "PubliclyAccessible"]
 
+# What a domain's nested stack may hold: its functions and what is per function. Everything that holds
+# data, and what the domains share, stays in the stage's stack.
+DOMAIN_STACK_KINDS = {
+    "AWS::Lambda::Function",
+    "AWS::Logs::LogGroup",
+    "AWS::IAM::Role",
+    "AWS::Lambda::Permission",
+    "AWS::Lambda::EventSourceMapping",
+    "AWS::Events::Rule",
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::Integration",
+}
+# CloudFormation's quotas per stack (resources with headroom below the 500 limit) and per role.
+MAX_RESOURCES = 450
+MAX_PARAMETERS = MAX_OUTPUTS = 200
+MAX_TEMPLATE_BYTES = 1_000_000  # a template deployed from S3, as nested stacks are
+MAX_INLINE_POLICY_CHARS = 10_240  # all inline policies of one role together
+
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory) -> dict:
@@ -84,14 +108,67 @@ def synth(tmp_path_factory) -> dict:
         app.synth()
     except RuntimeError as failure:  # a plugin found violations: the report says which
         error = str(failure)
+    # Each stage's stack ("root") and its nested stacks by the logical id the root gives them; and the
+    # stage as one template, which most tests read.
+    stacks, templates = {}, {}
+    for stack in filter(Stack.is_stack, app.node.children):
+        root = json.loads((outdir / stack.template_file).read_text())
+        nested = {
+            child.node.id: json.loads((outdir / child.template_file).read_text())
+            for child in stack.node.children
+            if NestedStack.is_nested_stack(child)
+        }
+        stacks[stack.stack_name] = {"root": root, **nested}
+        templates[stack.stack_name] = flatten(root, nested)
     return {
         "error": error,
         "report": json.loads((outdir / "validation-report.json").read_text()),
-        "templates": {
-            p.name.removesuffix(".template.json"): json.loads(p.read_text()) for p in outdir.glob("*.template.json")
-        },
+        "stacks": stacks,
+        "templates": templates,
         "metadata": [json.loads(p.read_text()) for p in outdir.glob("*.metadata.json")],
     }
+
+
+def flatten(root: dict, children: dict[str, dict]) -> dict:
+    """A stage as one template: each nested stack's resources in place of its AWS::CloudFormation::Stack,
+    their references to the nested stack's parameters replaced by the values the root passes in."""
+    flat = {key: r for key, r in root["Resources"].items() if r["Type"] != "AWS::CloudFormation::Stack"}
+    for stack_id, child in children.items():
+        passed = root["Resources"][stack_id]["Properties"].get("Parameters", {})
+        for key, resource in child["Resources"].items():
+            assert key not in flat, f"{stack_id}: {key} is also in the stage's stack"
+            flat[key] = _passed_in(resource, passed)
+    return {**root, "Resources": flat}
+
+
+def _passed_in(value: object, passed: dict) -> object:
+    if isinstance(value, dict):
+        if list(value) == ["Ref"] and value["Ref"] in passed:
+            return passed[value["Ref"]]
+        return {key: _passed_in(item, passed) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_passed_in(item, passed) for item in value]
+    return value
+
+
+def references(value: object) -> tuple[set[str], set[str]]:
+    """(what the template's Ref and Fn::Sub name, the resources its Fn::GetAtt name) in a template part."""
+    refs, attributes = set(), set()
+    if isinstance(value, dict):
+        if list(value) == ["Ref"]:
+            refs.add(value["Ref"])
+        elif list(value) == ["Fn::GetAtt"]:
+            attributes.add(value["Fn::GetAtt"][0])
+        elif list(value) == ["Fn::Sub"] and isinstance(value["Fn::Sub"], str):
+            refs |= {name.split(".")[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", value["Fn::Sub"])}
+        for item in value.values():
+            inner_refs, inner_attributes = references(item)
+            refs, attributes = refs | inner_refs, attributes | inner_attributes
+    elif isinstance(value, list):
+        for item in value:
+            inner_refs, inner_attributes = references(item)
+            refs, attributes = refs | inner_refs, attributes | inner_attributes
+    return refs, attributes
 
 
 def resources(template: dict, kind: str) -> dict[str, dict]:
@@ -153,6 +230,56 @@ def stage_templates(synth) -> list[tuple[str, dict, bool]]:
 
 def test_every_stage_config_is_a_stack(synth):
     assert set(synth["templates"]) == {f"{model.SERVICE}-{path.stem}" for path in CONFIGS}
+
+
+def function_names(template: dict) -> set[str]:
+    return {r["Properties"]["FunctionName"] for r in resources(template, "AWS::Lambda::Function").values()}
+
+
+def test_each_domain_deploys_its_functions_in_its_own_nested_stack(synth):
+    for prefix, stacks in synth["stacks"].items():
+        nested = resources(stacks["root"], "AWS::CloudFormation::Stack")
+        if not model.DOMAIN_STACKS:
+            assert nested == {} and list(stacks) == ["root"], prefix
+            continue
+        assert set(nested) == set(stacks) - {"root"} == {domain.stack_id for domain in model.DOMAINS}
+        # The stage's stack runs only the admin jobs; the data and what the domains share are there too.
+        assert function_names(stacks["root"]) == {f"{prefix}-{job.suffix}" for job in model.ADMIN_JOBS}
+        for domain in model.DOMAINS:
+            template = stacks[domain.stack_id]
+            assert function_names(template) == {f"{prefix}-{f.suffix}" for f in domain.functions}, domain.name
+            kinds = {r["Type"] for r in template["Resources"].values()}
+            assert kinds <= DOMAIN_STACK_KINDS, f"{domain.stack_id}: {kinds - DOMAIN_STACK_KINDS}"
+
+
+def test_nested_stacks_reach_the_stage_stack_only_through_their_parameters(synth):
+    """No exports, and nothing the stage's stack reads back: the stacks depend one way, without a cycle."""
+    for prefix, stacks in synth["stacks"].items():
+        assert not [o for o in stacks["root"].get("Outputs", {}).values() if "Export" in o], prefix
+        for stack_id, template in stacks.items():
+            if stack_id == "root":
+                continue
+            parameters = set(template.get("Parameters", {}))
+            assert set(stacks["root"]["Resources"][stack_id]["Properties"].get("Parameters", {})) == parameters
+            assert not template.get("Outputs"), stack_id
+            assert "Fn::ImportValue" not in json.dumps(template), stack_id
+            refs, attributes = references(template["Resources"])
+            own = set(template["Resources"])
+            assert {r for r in refs if not r.startswith("AWS::")} <= own | parameters, stack_id
+            assert attributes <= own, stack_id
+
+
+def test_every_stack_stays_within_cloudformation_quotas(synth):
+    for prefix, stacks in synth["stacks"].items():
+        for stack_id, template in stacks.items():
+            where = f"{prefix} {stack_id}"
+            assert len(template["Resources"]) <= MAX_RESOURCES, where
+            assert len(template.get("Parameters", {})) <= MAX_PARAMETERS, where
+            assert len(template.get("Outputs", {})) <= MAX_OUTPUTS, where
+            assert len(json.dumps(template, indent=1)) <= MAX_TEMPLATE_BYTES, where
+            for role_id, role in resources(template, "AWS::IAM::Role").items():
+                policies = [json.dumps(p["PolicyDocument"]) for p in role["Properties"].get("Policies", [])]
+                assert sum(map(len, policies)) <= MAX_INLINE_POLICY_CHARS, f"{where} {role_id}"
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)

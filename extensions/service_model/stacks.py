@@ -1,0 +1,63 @@
+"""How many resources one CloudFormation stack holds, for the one-stack layout.
+
+CloudFormation allows 500 resources per stack. With ``domain_stacks`` each domain's functions
+deploy in a nested stack of their own; without it (projects rendered before nested stacks) the
+stage's one stack grows by every domain, and an answer that takes it past ``MAX_STACK_RESOURCES``
+is refused. The counts are what each tool's output holds (SAM after its transform, `cdk synth`,
+`serverless package`); tests/test_stack_layout.py checks them against real renders.
+"""
+
+from __future__ import annotations
+
+MAX_STACK_RESOURCES = 450  # of CloudFormation's 500: headroom for what a team adds
+
+# tool -> service -> (resources once per stack, resources per domain). "dynamodb" is always there
+# and carries the layer, the API and the admin jobs; the others add to it. SAM keeps HTTP routes
+# inside the API's definition, so its domains are smaller.
+ONE_STACK_RESOURCES: dict[str, dict[str, tuple[int, int]]] = {
+    "sam": {
+        "dynamodb": (12, 21),
+        "sqs": (1, 6),
+        "s3": (0, 10),
+        "events": (4, 5),
+        "cognito": (2, 0),
+        "secrets": (2, 0),
+        "postgres": (24, 0),
+        "redis": (10, 0),
+    },
+    "cdk": {
+        "dynamodb": (12, 31),
+        "sqs": (1, 8),
+        "s3": (0, 14),
+        "events": (4, 5),
+        "cognito": (3, 0),
+        "secrets": (2, 0),
+        "postgres": (25, 0),
+        "redis": (11, 0),
+    },
+    "serverless": {
+        "dynamodb": (14, 31),
+        "sqs": (1, 6),
+        "s3": (0, 14),
+        "events": (4, 5),
+        "cognito": (3, 0),
+        "secrets": (2, 0),
+        "postgres": (24, 0),
+        "redis": (10, 0),
+    },
+}
+# PostgreSQL and Redis each bring the private network (VPC, two subnets and their route table
+# associations, route table, DynamoDB endpoint, the functions' security group); together, once.
+SHARED_NETWORK_RESOURCES = 8
+
+
+def one_stack_resources(iac: str, services: tuple[str, ...] | list[str], domains: int) -> int:
+    """Resources in a stage's one stack with ``domains`` domains; 0 for a tool without stacks."""
+    weights = ONE_STACK_RESOURCES.get(iac)
+    if weights is None:
+        return 0
+    chosen = {"dynamodb", *services}
+    total = sum(weights[s][0] + domains * weights[s][1] for s in chosen if s in weights)
+    if {"postgres", "redis"} <= chosen:
+        total -= SHARED_NETWORK_RESOURCES
+    return total
