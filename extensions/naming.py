@@ -56,11 +56,13 @@ PYTHON_DEPENDENCIES = {
     "fastjsonschema": ("fastjsonschema",),
     "hatchling": ("hatchling",),  # build backend of every package
     "jsii": ("jsii",),  # aws-cdk-lib's, imported by the CDK app
+    "jsonpath-ng": ("jsonpath_ng",),  # moto's event-pattern parser, cached by the tests' conftest
     "moto": ("moto",),
     "pg8000": ("pg8000",),
     "pydantic": ("pydantic",),
     "pyjwt": ("jwt",),
     "pytest": ("pytest", "_pytest", "py"),
+    "pytest-xdist": ("xdist",),
     "pyyaml": ("yaml",),
     "redis": ("redis",),
     "ruff": ("ruff",),
