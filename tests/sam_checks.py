@@ -24,13 +24,13 @@ def templates(project: Path) -> dict[str, Path]:
 
 def validate(project: Path) -> None:
     """cfn-lint, `sam validate --lint` and checkov on every template (none follows a TemplateURL)."""
-    paths = [str(path) for path in templates(project).values()]
-    checks.run([checks.tool("cfn-lint"), *paths], project)
+    found = list(templates(project).values())
+    checks.run([checks.tool("cfn-lint"), *map(str, found)], project)
     region = checks.load_answers(project)["aws_region"]
-    for path in paths:
-        sam = [checks.tool("sam"), "validate", "--lint", "--template-file", path, "--region", region]
+    for path in found:
+        sam = [checks.tool("sam"), "validate", "--lint", "--template-file", str(path), "--region", region]
         checks.run(sam, project)
-    for path in templates(project).values():
+    for path in found:
         # Relative, as `make validate` passes them: checkov leaks the file's path into SAM Globals'
         # variables, and an absolute path can match its AWS secret key pattern (40 characters).
         checks.checkov(project, "cloudformation", path.relative_to(project))

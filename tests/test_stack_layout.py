@@ -151,9 +151,8 @@ def test_thirty_domains_with_every_service_fit_each_stack_and_quota(copie, iac):
     flat = _flat(stacks)
     assert _routes(flat) == len(model.http_functions)  # the quota counters see what is deployed
     assert len(_of_type(flat, "AWS::Events::Rule")) > len(model.domains)  # a subscriber each, plus notify
-    assert not quota_problems(flat, _resolver(project, "prod", flat)), "\n".join(
-        quota_problems(flat, _resolver(project, "prod", flat))
-    )
+    problems = quota_problems(flat, _resolver(project, "prod", flat))
+    assert not problems, "\n".join(problems)
     # The flattened stage deploys what the model says (names, triggers, permissions). `make
     # validate` on every template is the render matrix's job, at a size that keeps CI short.
     want = inventory.expected(model, inventory.stage_config(project, "prod"))
