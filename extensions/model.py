@@ -46,11 +46,12 @@ def _load_package(name: str):
 
 
 service_model = _load_package("service_model")
-catalogue, entities, grants, names, resources, stacks = (
+catalogue, entities, grants, names, operations, resources, stacks = (
     service_model.catalogue,
     service_model.entities,
     service_model.grants,
     service_model.names,
+    service_model.operations,
     service_model.resources,
     service_model.stacks,
 )
@@ -137,7 +138,13 @@ def domain_stacks_error(domain_stacks: object, iac: object, services: object, do
     """Why one stack per stage cannot hold this service, or ``""``."""
     if domain_stacks or not isinstance(domains, list) or not isinstance(services, list):
         return ""  # nested stacks grow with the domains; other answers report their own errors
-    count = stacks.one_stack_resources(str(iac), services, len(domains))
+    try:
+        service = build_model(
+            {"project_slug": "estimate", "iac": iac, "services": services, "domains": domains}
+        )
+    except Exception:  # noqa: BLE001 - an invalid domain or service answer reports its own error
+        return ""
+    count = stacks.stage_stack_resources(service)
     if count <= stacks.MAX_STACK_RESOURCES:
         return ""
     return (

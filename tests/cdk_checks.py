@@ -37,7 +37,9 @@ def _quiet_jsii() -> dict[str, str]:
 
 def _fingerprint(project: Path) -> str:
     digest = hashlib.sha256()
-    for path in sorted([project / "cdk.json", *project.glob("infra/*.py"), *project.glob("config/*.json")]):
+    # infra/*.json: what the app reads besides its code (the dashboard's body)
+    app_files = [*project.glob("infra/*.py"), *project.glob("infra/*.json"), *project.glob("config/*.json")]
+    for path in sorted([project / "cdk.json", *app_files]):
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()
 

@@ -41,6 +41,16 @@ an apply against a local moto server) is reduced to the same plain structure for
                    "proxy_iam_auth": True, "proxy_tls": True},                                # postgres
       "cache": {"name": "<slug>-<stage>-cache", "engine": "redis", "version": "7"},            # redis
       "api": {"throttle": [rate, burst], "access_log_group": "/aws/http-api/<slug>-<stage>"},
+      # operations (every stage): each function also carries "alias": "live", "release":
+      # {"config": "CodeDeployDefault.Lambda<release>", "alarms": [<its errors alarm>], "rollback": [...]},
+      # "trigger_alias": "live" (what its triggers invoke), and "reserved_concurrency" /
+      # "provisioned_concurrency" when the stage config sets them.
+      "alarm_topic": {"name": "<slug>-<stage>-alarms", "email": [...], "publishers": [budgets, cloudwatch]},
+      "alarms": {"<alarm name>": {"metric": "AWS/Lambda Errors", "dimensions": {"FunctionName": ...},
+                                  "statistic": "Sum", "period": 60, "threshold": 1.0, "actions": [...], ...}},
+      "dashboard": {"name": "<slug>-<stage>", "body": {...}},  # the HTTP API's id reads API_ID
+      "queries": {"<slug>-<stage>/<domain>/<query>": {"log_groups": [...], "query": "..."}},
+      "budget": {"name": "<slug>-<stage>", "amount": 20.0, "filter": ["user:budget$<slug>-<stage>"], ...},
     }
 
 Resources are named by their physical names, which every tool derives the same way
@@ -60,6 +70,7 @@ from pathlib import Path
 from typing import Any
 
 from model import (
+    BUDGET_TAG,
     CACHE_ENGINE,
     CACHE_MAJOR_VERSION,
     DATABASE_CAPACITY,
@@ -70,6 +81,9 @@ from model import (
     NETWORK_ACTIONS,
     NETWORK_GATEWAY_ENDPOINTS,
     NETWORK_SUBNETS,
+    RELEASE_CONFIG_PREFIX,
+    ROLLBACK_EVENTS,
+    TOPIC_PUBLISHERS,
     TRACING_ACTIONS,
     Service,
 )
@@ -158,9 +172,78 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
             "log_group": log_group,
             "permissions": {k: sorted(v) for k, v in permissions.items()},
             **({"network": "private"} if function.network else {}),
+            "alias": model.alias,
+            "release": release(
+                RELEASE_CONFIG_PREFIX + config["release"],
+                [model.alarm_name(model.rollback_alarm(function), stage)],
+                list(ROLLBACK_EVENTS),
+            ),
         }
+        if trigger.kind == "queue":
+            functions[name]["trigger"] += f" max-concurrency {config['queue_max_concurrency']}"
+        if trigger.kind != "oneoff":
+            functions[name]["trigger_alias"] = model.alias
+        if config["reserved_concurrency"] is not None:
+            functions[name]["reserved_concurrency"] = config["reserved_concurrency"]
+        if trigger.is_http and config["provisioned_concurrency"] > 0:
+            functions[name]["provisioned_concurrency"] = config["provisioned_concurrency"]
     access_log_group = f"/aws/http-api/{model.prefix(stage)}"
     log_groups[access_log_group] = config["log_retention_days"]
+    timeouts = {f.logical_id: functions[model.function_name(f, stage)]["timeout"] for f in model.functions}
+    names = {f.logical_id: model.function_name(f, stage) for f in model.functions} | {
+        r.logical_id: model.resource_name(r, stage) for r in model.tables + model.queues
+    }
+    topic = f"topic:{model.alarm_topic_name(stage)}"
+    alarms = {
+        model.alarm_name(a, stage): alarm(
+            a.namespace,
+            a.metric,
+            {a.dimension: names.get(a.target, "API_ID")},
+            a.statistic,
+            a.period,
+            config[a.threshold],
+            1,
+            "GreaterThanOrEqualToThreshold",
+            "notBreaching",
+            [topic],
+            [topic],
+            model.duration_expression(timeouts[a.target]) if a.math else "",
+        )  # fmt: skip
+        for a in model.alarms
+    }
+    prefix = model.prefix(stage)
+    operations = {
+        "alarm_topic": {
+            "name": model.alarm_topic_name(stage),
+            "email": [config["alarm_email"]] if config["alarm_email"] else [],
+            "publishers": sorted(TOPIC_PUBLISHERS),
+        },
+        "alarms": alarms,
+        "dashboard": {
+            "name": prefix,
+            "body": json.loads(model.dashboard_body(stage, model.region, "API_ID")),
+        },
+        "queries": {
+            model.query_name(q, stage): {
+                "log_groups": sorted(f"/aws/lambda/{model.function_name(f, stage)}" for f in q.functions),
+                "query": q.query,
+            }
+            for q in model.queries
+        },
+        "budget": budget_entry(
+            prefix,
+            config["budget_monthly_usd"],
+            "USD",
+            "MONTHLY",
+            "COST",
+            [f"user:{BUDGET_TAG}${prefix}"],
+            [
+                ("ACTUAL", config["budget_alert_percent"], "PERCENTAGE", "GREATER_THAN"),
+                ("FORECASTED", config["budget_forecast_percent"], "PERCENTAGE", "GREATER_THAN"),
+            ],
+            [f"arn:aws:sns:{model.region}:{ACCOUNT}:{model.alarm_topic_name(stage)}"],
+        ),  # fmt: skip
+    }
     out = {
         "functions": functions,
         "tables": {
@@ -178,6 +261,7 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
             "throttle": [config["throttle_rate_limit"], config["throttle_burst_limit"]],
             "access_log_group": access_log_group,
         },
+        **operations,
     }
     if model.buckets:
         out["buckets"] = {
@@ -359,6 +443,9 @@ _NAME_PROPERTY = {
     "AWS::RDS::DBInstance": "DBInstanceIdentifier",
     "AWS::RDS::DBProxy": "DBProxyName",
     "AWS::ElastiCache::ServerlessCache": "ServerlessCacheName",
+    "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::CloudWatch::Dashboard": "DashboardName",
+    "AWS::Logs::QueryDefinition": "Name",
 }
 # What a framework adds to every stack for its own use, not part of the service (Serverless
 # keeps its templates and zips in this bucket).
@@ -410,7 +497,18 @@ class _Resolver:
             return _digest(self.name(name), 26)
         if kind in ("AWS::EC2::SecurityGroup", "AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::RouteTable"):
             return self._id(name)
+        if kind in ("AWS::Lambda::Alias", "AWS::Lambda::Version"):  # Ref is the qualified ARN
+            properties = self.resources[name].get("Properties", {})
+            qualifier = self.value(properties["Name"]) if kind == "AWS::Lambda::Alias" else "1"
+            return f"{self._function_arn(properties['FunctionName'])}:{qualifier}"
         return self.name(name)
+
+    def _function_arn(self, node: Any) -> str:
+        """A function's ARN from a FunctionName property (a name, an ARN, or either's reference)."""
+        value = str(self.value(node))
+        if value.startswith("arn:"):
+            return value
+        return f"arn:{PARTITION}:lambda:{self.region}:{ACCOUNT}:function:{value}"
 
     def _id(self, logical_id: str) -> str:
         """The id EC2 would give a VPC, subnet, route table or security group (stable per stack)."""
@@ -459,6 +557,12 @@ class _Resolver:
                 f"{name}-{_digest(name, 6)}.serverless.{_region_code(self.region)}.cache.amazonaws.com"
             ),
             ("AWS::ElastiCache::ServerlessCache", "Endpoint.Port"): lambda: "6379",
+            ("AWS::Lambda::Version", "Version"): lambda: "1",
+            ("AWS::Lambda::Version", "FunctionArn"): lambda: self.ref(logical_id).rsplit(":", 1)[0],
+            ("AWS::Lambda::Alias", "AliasArn"): lambda: self.ref(logical_id),
+            ("AWS::CloudWatch::Alarm", "Arn"): lambda: (
+                f"{prefix}:cloudwatch:{self.region}:{ACCOUNT}:alarm:{name}"
+            ),
         }.get((kind, attribute))
         if other:
             return other()
@@ -580,11 +684,14 @@ def cloudformation_inventory(
             statements.setdefault(role_id, []).extend(_listify(properties["PolicyDocument"]["Statement"]))
 
     triggers: dict[str, list[str]] = {}
+    qualifiers: dict[str, set[str]] = {}  # the alias (or "" for none) each function's triggers invoke
     function_by_arn = {r.get_att(k, "Arn"): r.name(k) for k in of_type("AWS::Lambda::Function")}
 
     def target_function(uri: str) -> str:
         for arn, name in function_by_arn.items():
             if arn in str(uri):
+                qualifier = re.match(r":([A-Za-z0-9_-]+)", str(uri).split(arn, 1)[1])
+                qualifiers.setdefault(name, set()).add(qualifier[1] if qualifier else "")
                 return name
         return f"unknown:{uri}"
 
@@ -631,11 +738,10 @@ def cloudformation_inventory(
         if source.startswith("queue:") and properties.get("Enabled", True) not in (False, "false"):
             reports = "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])
             text = f"queue {source.removeprefix('queue:')} batch {_number(properties.get('BatchSize', 10))}"
-            function = str(properties["FunctionName"])
-            name = (
-                resource_key(function).removeprefix("function:") if function.startswith("arn:") else function
-            )
-            triggers.setdefault(name, []).append(text + (" report-failures" if reports else ""))
+            text += " report-failures" if reports else ""
+            scaling = (properties.get("ScalingConfig") or {}).get("MaximumConcurrency")
+            text += f" max-concurrency {_number(scaling)}" if scaling is not None else ""
+            triggers.setdefault(target_function(r._function_arn(properties["FunctionName"])), []).append(text)
     topic_by_arn = {r.ref(k): r.name(k) for k in of_type("AWS::SNS::Topic")}
     # A topic's events are what the bus rule that targets it forwards (none without a rule).
     topics = {name: {"sources": [], "detail_types": []} for name in topic_by_arn.values()}
@@ -695,6 +801,11 @@ def cloudformation_inventory(
         }
         if (properties.get("VpcConfig") or {}).get("SubnetIds"):
             functions[name]["network"] = "private"
+        if properties.get("ReservedConcurrentExecutions") is not None:
+            functions[name]["reserved_concurrency"] = _number(properties["ReservedConcurrentExecutions"])
+        if name in qualifiers:
+            functions[name]["trigger_alias"] = ",".join(sorted(qualifiers[name]))
+    _releases(r, of_type, props, functions)
 
     tables = {}
     for table in of_type("AWS::DynamoDB::Table").values():
@@ -742,9 +853,172 @@ def cloudformation_inventory(
         }
     if queues:
         out["queues"] = queues
+    out.update(_operations_inventory(r, of_type, props, topics))
     out.update(_services_inventory(r, of_type, props, topics))
     out.update(_data_services_inventory(of_type, props))
     return out
+
+
+def _releases(r: _Resolver, of_type, props, functions: dict) -> None:
+    """Each function's aliases, and how CodeDeploy moves its alias to a new version."""
+    groups = {r.ref(k): props(v) for k, v in of_type("AWS::CodeDeploy::DeploymentGroup").items()}
+    for alias in of_type("AWS::Lambda::Alias").values():
+        properties = props(alias)
+        name = str(r._function_arn(properties["FunctionName"])).rsplit(":function:", 1)[-1].split(":")[0]
+        if name not in functions:
+            continue
+        function = functions[name]
+        function["alias"] = ",".join(sorted(filter(None, [function.get("alias"), properties["Name"]])))
+        provisioned = (properties.get("ProvisionedConcurrencyConfig") or {}).get(
+            "ProvisionedConcurrentExecutions"
+        )
+        if provisioned is not None and _number(provisioned) > 0:
+            function["provisioned_concurrency"] = _number(provisioned)
+        update = r.value((alias.get("UpdatePolicy") or {}).get("CodeDeployLambdaAliasUpdate") or {})
+        group = groups.get(update.get("DeploymentGroupName"))
+        if group is not None:
+            function["release"] = release(
+                group.get("DeploymentConfigName", ""),
+                [a["Name"] for a in (group.get("AlarmConfiguration") or {}).get("Alarms", [])],
+                (group.get("AutoRollbackConfiguration") or {}).get("Events", []),
+            )
+
+
+def release(config: str, alarms: list[str], rollback: list[str]) -> dict[str, Any]:
+    return {"config": config, "alarms": sorted(alarms), "rollback": sorted(rollback)}
+
+
+def normalize_api_id(value: Any, api_ids: set[str]) -> Any:
+    """The HTTP API's id, which AWS generates, as API_ID wherever a metric names it."""
+    if isinstance(value, list):
+        return [normalize_api_id(v, api_ids) for v in value]
+    if isinstance(value, dict):
+        return {k: normalize_api_id(v, api_ids) for k, v in value.items()}
+    return "API_ID" if isinstance(value, str) and value in api_ids else value
+
+
+def alarm(
+    namespace: str, metric: str, dimensions: dict, statistic: str, period: Any, threshold: Any,
+    evaluation_periods: Any, comparison: str, missing_data: str, actions: list, ok_actions: list,
+    expression: str = "",
+) -> dict[str, Any]:  # fmt: skip
+    """One alarm in the inventory's terms (shared by every tool's reader)."""
+    out = {
+        "metric": f"{namespace} {metric}",
+        "dimensions": dict(dimensions),
+        "statistic": statistic,
+        "period": _number(period),
+        "evaluation_periods": _number(evaluation_periods),
+        "threshold": float(threshold),
+        "comparison": comparison,
+        "missing_data": missing_data,
+        "actions": sorted(resource_key(str(a)) for a in actions),
+        "ok_actions": sorted(resource_key(str(a)) for a in ok_actions),
+    }
+    if expression:
+        out["expression"] = expression
+    return out
+
+
+def _operations_inventory(r: _Resolver, of_type, props, topics: dict) -> dict[str, Any]:
+    """Alarms and their topic, the dashboard, saved queries and the budget."""
+    out: dict[str, Any] = {}
+    api_ids = {str(r.ref(k)) for k in of_type("AWS::ApiGatewayV2::Api")}
+    alarms = {}
+    for alarm_resource in of_type("AWS::CloudWatch::Alarm").values():
+        p = props(alarm_resource)
+        metrics = p.get("Metrics") or []
+        stat = next((m["MetricStat"] for m in metrics if "MetricStat" in m), None)
+        math = next((m for m in metrics if m.get("Expression")), {})
+        source = stat["Metric"] if stat else p
+        dimensions = {d["Name"]: d["Value"] for d in source.get("Dimensions", [])}
+        alarms[p["AlarmName"]] = alarm(
+            source["Namespace"], source["MetricName"], normalize_api_id(dimensions, api_ids),
+            stat["Stat"] if stat else p.get("ExtendedStatistic") or p.get("Statistic"),
+            stat["Period"] if stat else p.get("Period"), p["Threshold"], p.get("EvaluationPeriods"),
+            p.get("ComparisonOperator"), p.get("TreatMissingData", "missing"), p.get("AlarmActions", []),
+            p.get("OKActions", []), math.get("Expression", ""),
+        )  # fmt: skip
+    if alarms:
+        out["alarms"] = alarms
+    watched = {a for item in alarms.values() for a in item["actions"] + item["ok_actions"]}
+    for logical_id in of_type("AWS::SNS::Topic"):
+        name = r.name(logical_id)
+        if f"topic:{name}" not in watched:
+            continue
+        topics.pop(name, None)  # the alarm topic is not one of the events' topics
+        arn = r.ref(logical_id)
+        emails = sorted(
+            props(s)["Endpoint"]
+            for s in of_type("AWS::SNS::Subscription").values()
+            if props(s).get("TopicArn") == arn and props(s).get("Protocol") == "email"
+        )
+        publishers = sorted(
+            service
+            for policy in of_type("AWS::SNS::TopicPolicy").values()
+            if arn in _listify(props(policy).get("Topics", []))
+            for statement in _listify(props(policy)["PolicyDocument"]["Statement"])
+            if statement.get("Effect") == "Allow" and "sns:Publish" in _listify(statement.get("Action", []))
+            for service in _listify((statement.get("Principal") or {}).get("Service", []))
+        )
+        out["alarm_topic"] = {"name": name, "email": emails, "publishers": publishers}
+    for dashboard in of_type("AWS::CloudWatch::Dashboard").values():
+        p = props(dashboard)
+        out["dashboard"] = {
+            "name": p["DashboardName"],
+            "body": normalize_api_id(json.loads(p["DashboardBody"]), api_ids),
+        }
+    queries = {
+        props(q)["Name"]: {
+            "log_groups": sorted(props(q).get("LogGroupNames", [])),
+            "query": props(q)["QueryString"],
+        }
+        for q in of_type("AWS::Logs::QueryDefinition").values()
+    }
+    if queries:
+        out["queries"] = queries
+    for budget in of_type("AWS::Budgets::Budget").values():
+        p = props(budget)
+        data = p["Budget"]
+        out["budget"] = budget_entry(
+            data["BudgetName"], data["BudgetLimit"]["Amount"], data["BudgetLimit"]["Unit"], data["TimeUnit"],
+            data["BudgetType"], (data.get("CostFilters") or {}).get("TagKeyValue", []),
+            [
+                (n["Notification"]["NotificationType"], n["Notification"]["Threshold"],
+                 n["Notification"].get("ThresholdType", "PERCENTAGE"), n["Notification"]["ComparisonOperator"])
+                for n in p.get("NotificationsWithSubscribers", [])
+            ],
+            [s["Address"] for n in p.get("NotificationsWithSubscribers", []) for s in n["Subscribers"]],
+        )  # fmt: skip
+    return out
+
+
+def budget_entry(
+    name: str,
+    amount: Any,
+    unit: str,
+    period: str,
+    kind: str,
+    tags: list,
+    notifications: list,
+    subscribers: list,
+) -> dict[str, Any]:
+    """A budget in the inventory's terms: notifications as [type, threshold] (percentages, "over")."""
+    return {
+        "name": name,
+        "amount": float(amount),
+        "unit": unit,
+        "period": period,
+        "type": kind,
+        "filter": sorted(tags),
+        "notifications": sorted(
+            [kind_, float(threshold)]
+            if (unit_, operator) == ("PERCENTAGE", "GREATER_THAN")
+            else [kind_, f"{threshold} {unit_} {operator}"]
+            for kind_, threshold, unit_, operator in notifications
+        ),
+        "subscribers": sorted({resource_key(str(s)) for s in subscribers}),
+    }
 
 
 def _data_services_inventory(of_type, props) -> dict[str, Any]:
@@ -922,6 +1196,7 @@ def sam_inventory(template: dict, parameters: dict, stack_name: str, region: str
 # stage deploys, so the nested templates are inlined into the root first.
 
 _NESTED_STACK = "AWS::CloudFormation::Stack"
+_PER_STACK_IDS = {"ServerlessDeploymentApplication", "CodeDeployServiceRole"}
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
@@ -948,13 +1223,16 @@ def flatten(root: dict, children: dict[str, dict]) -> dict:
     outputs: dict[str, dict[str, Any]] = {}
     for stack_id, child in children.items():
         passed = stacks[stack_id].get("Properties", {}).get("Parameters", {})
-        inline = _Inliner(stack_id, child, passed)
+        # What a tool adds to every stack under one fixed id (SAM's CodeDeploy application and
+        # role) is renamed <stack id><id> inside the child; another clash is a mistake.
+        clashes = {k for k in child.get("Resources", {}) if k in resources}
+        if clashes - _PER_STACK_IDS:
+            raise ValueError(f"{stack_id} and another stack both declare the logical ids {sorted(clashes)}")
+        inline = _Inliner(stack_id, child, passed, {k: stack_id + k for k in clashes})
         for name, condition in child.get("Conditions", {}).items():
             conditions[inline.condition_name(name)] = inline.node(condition)
         for logical_id, resource in child.get("Resources", {}).items():
-            if logical_id in resources:
-                raise ValueError(f"{stack_id} and another stack both declare the logical id {logical_id}")
-            resources[logical_id] = inline.resource(resource)
+            resources[inline.renamed.get(logical_id, logical_id)] = inline.resource(resource)
         outputs[stack_id] = {name: inline.node(o["Value"]) for name, o in child.get("Outputs", {}).items()}
     flat["Resources"] = _read_outputs(resources, outputs)
     flat["Conditions"] = _read_outputs(conditions, outputs)
@@ -964,8 +1242,9 @@ def flatten(root: dict, children: dict[str, dict]) -> dict:
 class _Inliner:
     """Rewrites one child template's nodes into the root's terms."""
 
-    def __init__(self, stack_id: str, child: dict, passed: dict):
+    def __init__(self, stack_id: str, child: dict, passed: dict, renamed: dict[str, str] | None = None):
         self.stack_id = stack_id
+        self.renamed = renamed or {}
         self.conditions = set(child.get("Conditions", {}))
         self.values = {
             name: passed[name] if name in passed else spec.get("Default")
@@ -981,6 +1260,8 @@ class _Inliner:
 
     def resource(self, resource: dict) -> dict:
         out = self.node(resource)
+        if "DependsOn" in resource:
+            out["DependsOn"] = [self.renamed.get(d, d) for d in _listify(resource["DependsOn"])]
         if "Condition" in resource:
             out["Condition"] = self.condition_name(resource["Condition"])
         return out
@@ -994,12 +1275,24 @@ class _Inliner:
             ((key, arg),) = node.items()
             if key == "Ref" and arg in self.values:
                 return copy.deepcopy(self.values[arg])
+            if key == "Ref" and arg in self.renamed:
+                return {"Ref": self.renamed[arg]}
+            if key == "Fn::GetAtt":
+                logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return {"Fn::GetAtt": [self.renamed.get(logical_id, logical_id), attribute]}
             if key == "Fn::Sub":
                 text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], dict(arg[1]))
                 variables = {name: self.node(value) for name, value in variables.items()}
                 for name in _SUB_VARIABLE.findall(text):
                     if name not in variables and name in self.values:
                         variables[name] = copy.deepcopy(self.values[name])
+                    target = name.split(".", 1)[0]
+                    if name not in variables and target in self.renamed:
+                        variables[name] = (
+                            {"Fn::GetAtt": [self.renamed[target], name.split(".", 1)[1]]}
+                            if "." in name
+                            else {"Ref": self.renamed[target]}
+                        )
                 return {"Fn::Sub": [text, variables] if variables else text}
             if key == "Fn::If":
                 return {"Fn::If": [self.condition_name(arg[0]), *self.node(arg[1:])]}

@@ -10,6 +10,7 @@ lookup), so nothing here needs credentials or a network.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -147,6 +148,7 @@ def validate(project: Path) -> None:
         for stage in templates:
             deployed = stacks(project, stage)
             findings = _nesting_findings(deployed, service)
+            findings += _release_findings(deployed, service["custom"]["releases"]["alias"])
             # Over the stacks as deployed together: a role's resources are the root's, passed in.
             children = {stack_id: t for stack_id, t in deployed.items() if stack_id != "root"}
             findings += _role_findings(iac_inventory.flatten(deployed["root"], children), declared)
@@ -183,6 +185,90 @@ def _nesting_findings(templates: dict[str, dict], service: dict) -> list[str]:
         data = sorted(k for k, r in resources.items() if r["Type"] in DATA_KINDS)
         if data:
             findings.append(f"{stack_id} holds data {data}: data stays in the stage's stack")
+    return findings
+
+
+def _of_type(resources: dict, kind: str) -> dict:
+    return {k: r for k, r in resources.items() if r["Type"] == kind}
+
+
+def _invokes(node: object, aliases: dict[str, str], alias: str) -> str | None:
+    """The function a trigger's target (an ARN expression) invokes through ``alias``, else None."""
+    if isinstance(node, dict) and "Ref" in node:
+        return aliases.get(node["Ref"])
+    if isinstance(node, dict) and "Fn::Join" in node:
+        separator, parts = node["Fn::Join"]
+        if separator == ":" and len(parts) == 2 and parts[1] == alias and "Fn::GetAtt" in parts[0]:
+            return parts[0]["Fn::GetAtt"][0]
+    return None
+
+
+def _release_findings(templates: dict[str, dict], alias: str) -> list[str]:
+    """What releases.js promises in every stack: each function's alias on a version of it, moved
+    by a deployment group of the same stack that rolls back on the function's errors alarm; every
+    trigger invoking an alias; a function's alarms in its function's stack."""
+    findings = []
+    for stack_id, template in templates.items():
+        resources = template["Resources"]
+        of_type = functools.partial(_of_type, resources)
+        aliases = {}  # alias logical id -> its function's logical id
+        for key, resource in of_type("AWS::Lambda::Alias").items():
+            properties = resource["Properties"]
+            function = properties["FunctionName"]["Ref"]
+            version = resources.get(properties["FunctionVersion"]["Fn::GetAtt"][0], {})
+            if version.get("Properties", {}).get("FunctionName") != {"Ref": function}:
+                findings.append(f"{stack_id}: {key} is not on a version of {function}")
+            update = resource.get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate", {})
+            group = resources.get(update.get("DeploymentGroupName", {}).get("Ref"), {}).get("Properties", {})
+            watched = [a["Name"].get("Ref") for a in group.get("AlarmConfiguration", {}).get("Alarms", [])]
+            errors = [
+                k
+                for k in watched
+                if resources.get(k, {}).get("Properties", {}).get("MetricName") == "Errors"
+                and resources[k]["Properties"]["Dimensions"]
+                == [{"Name": "FunctionName", "Value": {"Ref": function}}]
+            ]
+            if not errors or group.get("AutoRollbackConfiguration", {}).get("Enabled") is not True:
+                findings.append(
+                    f"{stack_id}: {key} has no deployment group rolling back on {function}'s errors"
+                )
+            if properties["Name"] == alias:
+                aliases[key] = function
+        missing = set(of_type(LAMBDA)) - set(aliases.values())
+        if missing:
+            findings.append(f"{stack_id}: no {alias} alias for {sorted(missing)}")
+        targets = [
+            *(
+                (k, r["Properties"]["IntegrationUri"])
+                for k, r in of_type("AWS::ApiGatewayV2::Integration").items()
+            ),
+            *(
+                (k, r["Properties"]["FunctionName"])
+                for k, r in of_type("AWS::Lambda::EventSourceMapping").items()
+            ),
+            *((k, r["Properties"]["FunctionName"]) for k, r in of_type("AWS::Lambda::Permission").items()),
+            *((k, r["Properties"]["Target"]["Arn"]) for k, r in of_type("AWS::Scheduler::Schedule").items()),
+            *(
+                (k, target["Arn"])
+                for k, r in of_type("AWS::Events::Rule").items()
+                for target in r["Properties"].get("Targets", [])
+                if "Fn::GetAtt" in json.dumps(target["Arn"])  # a function's, not a topic's
+            ),
+        ]
+        for key, target in targets:
+            if _invokes(target, aliases, alias) is None:
+                findings.append(f"{stack_id}: {key} does not invoke a function's {alias} alias")
+        for key, alarm in of_type("AWS::CloudWatch::Alarm").items():
+            properties = alarm["Properties"]
+            metric = (
+                properties["Metrics"][0]["MetricStat"]["Metric"] if "Metrics" in properties else properties
+            )
+            value = metric["Dimensions"][0]["Value"]
+            if metric["Dimensions"][0]["Name"] == "FunctionName" and value.get("Ref") not in of_type(LAMBDA):
+                findings.append(f"{stack_id}: {key} watches a function of another stack ({value})")
+    outputs = len(templates["root"].get("Outputs", {}))
+    if outputs > 200:
+        findings.append(f"the stage's stack has {outputs} outputs; CloudFormation allows 200")
     return findings
 
 

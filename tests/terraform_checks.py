@@ -22,6 +22,14 @@ reach the database wait for the proxy's endpoint. With redis alone, 75 to 125 (t
 polled for 30 seconds). moto has no ElastiCache Serverless: tests/moto_serverless_cache.py adds
 it while the server runs, and the RDS Proxy's endpoint is renamed as AWS names it, so that
 iac_inventory.endpoint_hosts reduces both endpoints in the functions' variables.
+
+Releases, alarms and the budget add about ten seconds (aliases, deployment groups and alarms are
+created in parallel, after their function). Where moto 5.2 falls short of what the provider
+reads back, a patch lives only while the server runs: saved Logs Insights queries (none in moto),
+a budget's subscribers and tags (not listed), a deployment group's alarms (read back empty), an
+event source mapping on an alias (moto reports the version the alias points at), and AWS's
+managed policies (loaded on request, for the CodeDeploy role). Provisioned concurrency is not
+emulated: the stage configs the tests apply keep it at 0.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import urllib.request
@@ -40,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import project_checks as checks
-from iac_inventory import endpoint_hosts, resource_key
+from iac_inventory import alarm, budget_entry, endpoint_hosts, normalize_api_id, release, resource_key
 from iac_inventory import sign_in as inventory_sign_in
 
 DEFAULT_PLUGIN_DIR = Path("/opt/tf-plugins")
@@ -71,8 +80,9 @@ provider "aws" {{
 """
 # Services the rendered infra/ uses (the override routes any other to the emulator too).
 ENDPOINTS = (
-    "apigatewayv2", "cloudwatchlogs", "cognitoidp", "dynamodb", "ec2", "elasticache", "events", "iam", "lambda",
-    "rds", "s3", "scheduler", "secretsmanager", "sns", "sqs", "ssm", "sts",
+    "apigatewayv2", "budgets", "cloudwatch", "cloudwatchlogs", "codedeploy", "cognitoidp", "dynamodb", "ec2",
+    "elasticache", "events", "iam", "lambda", "rds", "s3", "scheduler", "secretsmanager", "sns", "sqs", "ssm",
+    "sts",
 )  # fmt: skip
 
 # The AWS provider uploads `filename` code one function at a time and then waits five seconds
@@ -175,6 +185,44 @@ def _lambda_logging_config() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _lambda_alias_sources() -> Iterator[None]:
+    """moto 5 resolves the alias an event source mapping is created on to the version it points at
+    and reports that version's ARN; AWS keeps (and reports) the alias ARN, what the mapping invokes."""
+    from moto.awslambda.models import EventSourceMapping
+
+    original_init = EventSourceMapping.__init__
+
+    def init(self, spec, *args, **kwargs):
+        original_init(self, spec, *args, **kwargs)
+        given = spec.get("FunctionName", "")
+        if re.fullmatch(r"arn:[^:]+:lambda:[^:]*:[0-9]*:function:[^:]+:[A-Za-z_-][A-Za-z0-9_-]*", given):
+            self.function_arn = given
+
+    EventSourceMapping.__init__ = init
+    try:
+        yield
+    finally:
+        EventSourceMapping.__init__ = original_init
+
+
+@contextlib.contextmanager
+def _deployment_group_alarms() -> Iterator[None]:
+    """moto 5 keeps a deployment group's alarm configuration but reads it back empty."""
+    from moto.codedeploy import responses
+
+    original = responses._deployment_group_info
+
+    def info(group):
+        return {**original(group), "alarmConfiguration": group.alarm_configuration or {}}
+
+    responses._deployment_group_info = info
+    try:
+        yield
+    finally:
+        responses._deployment_group_info = original
+
+
+@contextlib.contextmanager
 def _rds_proxy_endpoint() -> Iterator[None]:
     """moto 5 names a proxy's endpoint <name>.db-proxy-<id>.<region>.rds.amazonaws.com; AWS's is
     <name>.proxy-<id>.<region>.rds.amazonaws.com, the form iac_inventory.endpoint_hosts reduces."""
@@ -194,6 +242,131 @@ def _rds_proxy_endpoint() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _budgets() -> Iterator[None]:
+    """moto 5 keeps a budget notification's subscribers but cannot list them, and has no tags on
+    budgets; the provider reads both back after creating a budget (retrying for minutes). Tags
+    are kept by ARN on the account's backend."""
+    from moto.budgets.responses import BudgetsResponse
+
+    create_budget = BudgetsResponse.create_budget
+
+    def tags(response: Any) -> dict[str, list[dict[str, str]]]:
+        if not hasattr(response.backend, "resource_tags"):
+            response.backend.resource_tags = {}
+        return response.backend.resource_tags
+
+    def key(notification: dict[str, Any]) -> tuple:
+        return tuple(
+            float(notification.get(k, 0)) if k == "Threshold" else notification.get(k)
+            for k in ("NotificationType", "ComparisonOperator", "Threshold", "ThresholdType")
+        )
+
+    def create_budget_with_tags(self) -> str:
+        result = create_budget(self)
+        name = self._get_param("Budget")["BudgetName"]
+        arn = f"arn:aws:budgets::{self._get_param('AccountId')}:budget/{name}"
+        tags(self)[arn] = self._get_param("ResourceTags") or []
+        return result
+
+    def describe_subscribers_for_notification(self) -> str:
+        budget = self.backend.budgets[self._get_param("AccountId")][self._get_param("BudgetName")]
+        wanted = key(self._get_param("Notification"))
+        found = [s for n in budget.notifications if key(n.details) == wanted for s in n.subscribers]
+        return json.dumps({"Subscribers": found})
+
+    def list_tags_for_resource(self) -> str:
+        return json.dumps({"ResourceTags": tags(self).get(self._get_param("ResourceARN"), [])})
+
+    def tag_resource(self) -> str:
+        arn, added = self._get_param("ResourceARN"), self._get_param("ResourceTags") or []
+        keys = {tag["Key"] for tag in added}
+        tags(self)[arn] = [tag for tag in tags(self).get(arn, []) if tag["Key"] not in keys] + added
+        return "{}"
+
+    def untag_resource(self) -> str:
+        arn, removed = self._get_param("ResourceARN"), set(self._get_param("ResourceTagKeys") or [])
+        tags(self)[arn] = [tag for tag in tags(self).get(arn, []) if tag["Key"] not in removed]
+        return "{}"
+
+    added = {
+        "create_budget": create_budget_with_tags,
+        "describe_subscribers_for_notification": describe_subscribers_for_notification,
+        "list_tags_for_resource": list_tags_for_resource,
+        "tag_resource": tag_resource,
+        "untag_resource": untag_resource,
+    }
+    for name, method in added.items():
+        setattr(BudgetsResponse, name, method)
+    try:
+        yield
+    finally:
+        for name in added:
+            delattr(BudgetsResponse, name)
+        BudgetsResponse.create_budget = create_budget
+
+
+@contextlib.contextmanager
+def _aws_managed_policies() -> Iterator[None]:
+    """moto 5 knows AWS's managed policies but loads them only when asked: the CodeDeploy role
+    attaches AWSCodeDeployRoleForLambdaLimited."""
+    previous = os.environ.get("MOTO_IAM_LOAD_MANAGED_POLICIES")
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"]
+        else:
+            os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = previous
+
+
+@contextlib.contextmanager
+def _query_definitions() -> Iterator[None]:
+    """moto 5 has no saved Logs Insights queries: the three calls the provider makes (Put,
+    Describe by name prefix, Delete), kept on the region's logs backend."""
+    from moto.logs.responses import LogsResponse
+    from moto.moto_api._internal import mock_random
+
+    def saved(response: Any) -> dict[str, dict[str, Any]]:
+        if not hasattr(response.logs_backend, "query_definitions"):
+            response.logs_backend.query_definitions = {}
+        return response.logs_backend.query_definitions
+
+    def put_query_definition(self) -> str:
+        definition_id = self._get_param("queryDefinitionId") or str(mock_random.uuid4())
+        saved(self)[definition_id] = {
+            "queryDefinitionId": definition_id,
+            "name": self._get_param("name"),
+            "queryString": self._get_param("queryString"),
+            "logGroupNames": self._get_param("logGroupNames") or [],
+            "lastModified": 0,
+        }
+        return json.dumps({"queryDefinitionId": definition_id})
+
+    def describe_query_definitions(self) -> str:
+        prefix = self._get_param("queryDefinitionNamePrefix") or ""
+        found = [d for d in saved(self).values() if d["name"].startswith(prefix)]
+        return json.dumps({"queryDefinitions": found})
+
+    def delete_query_definition(self) -> str:
+        removed = saved(self).pop(self._get_param("queryDefinitionId"), None)
+        return json.dumps({"success": removed is not None})
+
+    added = {
+        "put_query_definition": put_query_definition,
+        "describe_query_definitions": describe_query_definitions,
+        "delete_query_definition": delete_query_definition,
+    }
+    for name, method in added.items():
+        setattr(LogsResponse, name, method)
+    try:
+        yield
+    finally:
+        for name in added:
+            delattr(LogsResponse, name)
+
+
+@contextlib.contextmanager
 def _emulator() -> Iterator[str]:
     """moto's server on a free port of 127.0.0.1, emptied first; yields its URL."""
     from moto.server import ThreadedMotoServer
@@ -203,7 +376,16 @@ def _emulator() -> Iterator[str]:
     requests = logging.getLogger("werkzeug")  # one line per request otherwise
     level = requests.level
     requests.setLevel(logging.ERROR)
-    with _lambda_logging_config(), _rds_proxy_endpoint(), serverless_caches():
+    with (
+        _lambda_logging_config(),
+        _lambda_alias_sources(),
+        _deployment_group_alarms(),
+        _rds_proxy_endpoint(),
+        _query_definitions(),
+        _aws_managed_policies(),
+        _budgets(),
+        serverless_caches(),
+    ):
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
@@ -308,17 +490,17 @@ def reduce_state(state: dict[str, Any]) -> dict[str, Any]:
 
     integrations = {i["id"]: i["integration_uri"] for i in by_type["aws_apigatewayv2_integration"]}
     authorizers = _jwt_authorizers(by_type)
-    triggers: dict[str, list[str]] = defaultdict(list)  # invoke ARN or function ARN -> triggers
+    triggers = _Triggers()
     for route in by_type["aws_apigatewayv2_route"]:
         uri = integrations.get(route["target"].removeprefix("integrations/"), route["target"])
         authorized = route.get("authorization_type") == "JWT"
         if authorized and route.get("authorizer_id") not in authorizers:
             raise checks.CheckFailed(f"route {route['route_key']}: JWT without the user pool's authorizer")
-        triggers[uri].append(route["route_key"] + (" jwt" if authorized else ""))
+        triggers.add(uri, route["route_key"] + (" jwt" if authorized else ""))
     for schedule in by_type["aws_scheduler_schedule"]:
         timezone = schedule["schedule_expression_timezone"]
-        triggers[_block(schedule, "target")["arn"]].append(
-            f"schedule {schedule['schedule_expression']} {timezone}"
+        triggers.add(
+            _block(schedule, "target")["arn"], f"schedule {schedule['schedule_expression']} {timezone}"
         )
     for mapping in by_type["aws_lambda_event_source_mapping"]:
         if not mapping["enabled"]:
@@ -326,9 +508,13 @@ def reduce_state(state: dict[str, Any]) -> dict[str, Any]:
         source = resource_key(mapping["event_source_arn"]).removeprefix("queue:")
         reports = "ReportBatchItemFailures" in (mapping.get("function_response_types") or [])
         text = f"queue {source} batch {mapping['batch_size']}" + (" report-failures" if reports else "")
-        triggers[resource_key(mapping["function_arn"])].append(text)  # function:<name>, qualified or not
+        scaling = _block(mapping, "scaling_config").get("maximum_concurrency")
+        text += f" max-concurrency {scaling}" if scaling else ""
+        # The function as given (function_name: an alias ARN keeps its qualifier).
+        triggers.add(mapping["function_name"], text)
 
     topics = _event_targets(by_type, triggers)
+    operations = _operations(by_type, topics)
 
     role_users = defaultdict(list)
     for function in by_type["aws_lambda_function"]:
@@ -345,7 +531,7 @@ def reduce_state(state: dict[str, Any]) -> dict[str, Any]:
                 f"source_code_hash names ({function['source_code_hash']})"
             )
         name = function["function_name"]
-        found = triggers[function["invoke_arn"]] + triggers[function["arn"]] + triggers[f"function:{name}"]
+        found = triggers.of(name)
         role = roles.get(function["role"], function["role"])
         functions[name] = {
             "handler": function["handler"],
@@ -366,6 +552,11 @@ def reduce_state(state: dict[str, Any]) -> dict[str, Any]:
         }
         if _block(function, "vpc_config").get("subnet_ids"):
             functions[name]["network"] = "private"
+        if function.get("reserved_concurrent_executions", -1) >= 0:  # -1: not reserved
+            functions[name]["reserved_concurrency"] = function["reserved_concurrent_executions"]
+        if found:
+            functions[name]["trigger_alias"] = ",".join(sorted(triggers.qualifiers[name]))
+    _releases(by_type, functions)
 
     stages = by_type["aws_apigatewayv2_stage"]
     if len(stages) != 1:
@@ -383,6 +574,7 @@ def reduce_state(state: dict[str, Any]) -> dict[str, Any]:
             "throttle": [settings.get("throttling_rate_limit"), settings.get("throttling_burst_limit")],
             "access_log_group": log_group_by_arn.get(destination.removesuffix(":*"), destination),
         },
+        **operations,
     }
     if by_type["aws_sqs_queue"]:
         out["queues"] = {queue["name"]: _queue(queue) for queue in by_type["aws_sqs_queue"]}
@@ -390,7 +582,7 @@ def reduce_state(state: dict[str, Any]) -> dict[str, Any]:
         out["buckets"] = _buckets(by_type)
     if by_type["aws_cloudwatch_event_bus"]:
         out["event_bus"] = _one(by_type, "aws_cloudwatch_event_bus")["name"]
-    if by_type["aws_sns_topic"]:
+    if topics:  # the events' topics (the alarm topic is reported as alarm_topic)
         out["topics"] = topics
     if by_type["aws_cognito_user_pool"]:
         pool, client = _one(by_type, "aws_cognito_user_pool"), _one(by_type, "aws_cognito_user_pool_client")
@@ -533,20 +725,48 @@ def _jwt_authorizers(by_type: dict[str, list[dict[str, Any]]]) -> set[str]:
     return trusted
 
 
+_FUNCTION = re.compile(r":function:([^:/]+)(?::([^:/]+))?")
+
+
+def _invoked(reference: str) -> tuple[str, str]:
+    """(function name, qualifier or "") from what a trigger names: a function name, a function or
+    alias ARN, or an API Gateway invocation URI that holds one."""
+    match = _FUNCTION.search(reference)
+    return (match[1], match[2] or "") if match else (reference, "")
+
+
+class _Triggers:
+    """What invokes each function, and through which qualifiers ("" for the unqualified function)."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, list[str]] = defaultdict(list)
+        self.qualifiers: dict[str, set[str]] = defaultdict(set)
+
+    def add(self, reference: str, text: str) -> None:
+        name, qualifier = _invoked(reference)
+        self.texts[name].append(text)
+        self.qualifiers[name].add(qualifier)
+
+    def of(self, name: str) -> list[str]:
+        return self.texts.get(name, [])
+
+
 def _event_targets(
-    by_type: dict[str, list[dict[str, Any]]], triggers: dict[str, list[str]]
+    by_type: dict[str, list[dict[str, Any]]], triggers: _Triggers
 ) -> dict[str, dict[str, list[str]]]:
-    """Adds each rule that targets a function (allowed to invoke it from that rule) to
-    ``triggers``; returns, per topic, what the rules that target it match (a topic whose
+    """Adds each rule that targets a function (allowed to invoke that function or alias from that
+    rule) to ``triggers``; returns, per topic, what the rules that target it match (a topic whose
     policy does not let that rule publish is an error)."""
     by_name = {(rule["event_bus_name"], rule["name"]): rule for rule in by_type["aws_cloudwatch_event_rule"]}
-    allowed = {
-        (resource_key(permission["function_name"]).removeprefix("function:"), permission["source_arn"])
-        for permission in by_type["aws_lambda_permission"]
-        if permission["principal"] == "events.amazonaws.com"
-        and permission["action"] == "lambda:InvokeFunction"
-    }
-    functions = {function["arn"]: function["function_name"] for function in by_type["aws_lambda_function"]}
+    allowed = set()
+    for permission in by_type["aws_lambda_permission"]:
+        if (
+            permission["principal"] == "events.amazonaws.com"
+            and permission["action"] == "lambda:InvokeFunction"
+        ):
+            name, qualifier = _invoked(permission["function_name"])
+            allowed.add((name, permission.get("qualifier") or qualifier, permission["source_arn"]))
+    functions = {function["function_name"] for function in by_type["aws_lambda_function"]}
     topic_arns = {topic["arn"]: topic["name"] for topic in by_type["aws_sns_topic"]}
     publishers = {
         policy["arn"]: _publishing_rules(policy["policy"]) for policy in by_type["aws_sns_topic_policy"]
@@ -558,9 +778,10 @@ def _event_targets(
         rule = by_name[(target["event_bus_name"], target["rule"])]
         pattern = json.loads(rule["event_pattern"] or "{}")
         sources, detail_types = sorted(pattern.get("source", [])), sorted(pattern.get("detail-type", []))
-        if target["arn"] in functions and (functions[target["arn"]], rule["arn"]) in allowed:
+        name, qualifier = _invoked(target["arn"])
+        if name in functions and (name, qualifier, rule["arn"]) in allowed:
             text = f"event {rule['event_bus_name']} {','.join(sources)} {','.join(detail_types)}"
-            triggers[target["arn"]].append(text)
+            triggers.add(target["arn"], text)
         elif target["arn"] in topic_arns:
             if rule["arn"] not in publishers.get(target["arn"], set()):
                 raise checks.CheckFailed(
@@ -570,6 +791,108 @@ def _event_targets(
             topic["sources"] = sorted({*topic["sources"], *sources})
             topic["detail_types"] = sorted({*topic["detail_types"], *detail_types})
     return topics
+
+
+def _releases(by_type: dict[str, list[dict[str, Any]]], functions: dict[str, dict[str, Any]]) -> None:
+    """Each function's aliases, their warm environments, and how CodeDeploy releases it: the
+    deployment group named like the function (release.py deploys to it with the function's
+    AppSpec), in a Lambda application."""
+    for alias in by_type["aws_lambda_alias"]:
+        name, _ = _invoked(alias["function_name"])
+        if name in functions:
+            functions[name]["alias"] = ",".join(
+                sorted(filter(None, [functions[name].get("alias"), alias["name"]]))
+            )
+    for config in by_type["aws_lambda_provisioned_concurrency_config"]:
+        name, _ = _invoked(config["function_name"])
+        if name in functions and config["provisioned_concurrent_executions"] > 0:
+            functions[name]["provisioned_concurrency"] = config["provisioned_concurrent_executions"]
+    platforms = {app["name"]: app["compute_platform"] for app in by_type["aws_codedeploy_app"]}
+    for group in by_type["aws_codedeploy_deployment_group"]:
+        name = group["deployment_group_name"]
+        if name not in functions:
+            continue
+        if platforms.get(group["app_name"]) != "Lambda":
+            raise checks.CheckFailed(f"deployment group {name}: not in a Lambda CodeDeploy application")
+        rollback, alarms = _block(group, "auto_rollback_configuration"), _block(group, "alarm_configuration")
+        functions[name]["release"] = release(
+            group["deployment_config_name"],
+            alarms.get("alarms") or [] if alarms.get("enabled") else [],
+            rollback.get("events") or [] if rollback.get("enabled") else [],
+        )
+
+
+def _operations(
+    by_type: dict[str, list[dict[str, Any]]], topics: dict[str, dict[str, list[str]]]
+) -> dict[str, Any]:
+    """Alarms and the topic they notify (taken out of ``topics``), the dashboard, saved queries
+    and the budget."""
+    out: dict[str, Any] = {}
+    api_ids = {api["id"] for api in by_type["aws_apigatewayv2_api"]}
+    alarms = {}
+    for item in by_type["aws_cloudwatch_metric_alarm"]:
+        queries = item.get("metric_query") or []
+        stat = next((_block(q, "metric") for q in queries if q.get("metric")), None)
+        expression = next((q["expression"] for q in queries if q.get("expression")), "")
+        source = stat or item  # a math alarm's metric is in its metric_query
+        alarms[item["alarm_name"]] = alarm(
+            source["namespace"], source["metric_name"], normalize_api_id(source.get("dimensions") or {}, api_ids),
+            stat["stat"] if stat else item.get("extended_statistic") or item.get("statistic"), source["period"],
+            item["threshold"], item["evaluation_periods"], item["comparison_operator"], item["treat_missing_data"],
+            item.get("alarm_actions") or [], item.get("ok_actions") or [], expression,
+        )  # fmt: skip
+    if alarms:
+        out["alarms"] = alarms
+    notified = {
+        arn for item in by_type["aws_cloudwatch_metric_alarm"] for arn in item.get("alarm_actions") or []
+    }
+    for topic in by_type["aws_sns_topic"]:
+        if topic["arn"] not in notified:
+            continue
+        topics.pop(topic["name"], None)  # not one of the events' topics
+        out["alarm_topic"] = {
+            "name": topic["name"],
+            "email": sorted(
+                subscription["endpoint"]
+                for subscription in by_type["aws_sns_topic_subscription"]
+                if subscription["topic_arn"] == topic["arn"] and subscription["protocol"] == "email"
+            ),
+            "publishers": sorted(
+                service
+                for policy in by_type["aws_sns_topic_policy"]
+                if policy["arn"] == topic["arn"]
+                for statement in _as_list(json.loads(policy["policy"])["Statement"])
+                if statement.get("Effect") == "Allow" and "sns:Publish" in _as_list(statement.get("Action"))
+                for service in _as_list((statement.get("Principal") or {}).get("Service", []))
+            ),
+        }
+    for dashboard in by_type["aws_cloudwatch_dashboard"]:
+        out["dashboard"] = {
+            "name": dashboard["dashboard_name"],
+            "body": normalize_api_id(json.loads(dashboard["dashboard_body"]), api_ids),
+        }
+    queries = {
+        query["name"]: {
+            "log_groups": sorted(query.get("log_group_names") or []),
+            "query": query["query_string"],
+        }
+        for query in by_type["aws_cloudwatch_query_definition"]
+    }
+    if queries:
+        out["queries"] = queries
+    for budget in by_type["aws_budgets_budget"]:
+        notifications = budget.get("notification") or []
+        out["budget"] = budget_entry(
+            budget["name"], budget["limit_amount"], budget["limit_unit"], budget["time_unit"], budget["budget_type"],
+            [value for f in budget.get("cost_filter") or [] if f["name"] == "TagKeyValue" for value in f["values"]],
+            [
+                (n["notification_type"], n["threshold"], n["threshold_type"], n["comparison_operator"])
+                for n in notifications
+            ],
+            [arn for n in notifications for arn in n.get("subscriber_sns_topic_arns") or []]
+            + [address for n in notifications for address in n.get("subscriber_email_addresses") or []],
+        )  # fmt: skip
+    return out
 
 
 def _publishing_rules(policy: str) -> set[str]:

@@ -8,6 +8,7 @@ what an update runs in one process next to the new version's.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import yaml
 from copier import run_copy, run_update
 
 import project_checks as checks
+from model import RELEASE_TYPES
 from template_clone import ROOT, clone_working_tree, commit_all, git
 
 COPIER = str(Path(sys.executable).parent / "copier")
@@ -178,7 +180,9 @@ def test_a_project_from_an_earlier_version_updates_and_keeps_the_team_s_edits(
         # (line length) and team-owned files keep the old one.
         checks.sync(project)
         checks.run(["make", "format", f"UV={checks.tool('uv')}"], project, checks.project_env(project))
-        checks.lint_and_test(project)
+        checks.lint_and_test(project)  # includes the stage config's own checks
+        for config in (project / "config").glob("*.json"):  # releases and alarms arrived
+            assert json.loads(config.read_text())["release"] in RELEASE_TYPES, config.name
 
 
 def test_the_history_reaches_back_to_the_first_version_that_renders():

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -53,6 +55,19 @@ def call(url: str, method: str = "GET", body: dict | None = None) -> tuple[int, 
         return response.status, json.loads(response.read())
 
 
+def next_line(output, wanted, timeout: float = 10) -> str:
+    """The next line of a running process's ``output`` for which ``wanted`` is true."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = output.get(timeout=left)
+        except queue.Empty:
+            break
+        if wanted(line):
+            return line
+    pytest.fail("make dev did not print the expected line")
+
+
 @contextlib.contextmanager
 def make_dev(project: Path):
     """`make dev` on a free port pair; yields the port, then stops it with Ctrl+C and checks
@@ -80,6 +95,8 @@ def make_dev(project: Path):
         assert ready, "make dev did not report readiness within 60 s"
         assert ready["url"] == f"http://127.0.0.1:{port}"
         assert ready["aws_endpoint"] == f"http://127.0.0.1:{port + 1}"
+        ready["output"] = queue.Queue()  # what make dev prints from here on, line by line
+        threading.Thread(target=lambda: [ready["output"].put(x) for x in server.stdout], daemon=True).start()
         yield port, env, ready
     finally:
         os.killpg(server.pid, signal.SIGINT)
@@ -105,6 +122,11 @@ def test_make_dev_serves_create_and_read_then_stops_cleanly(default_project):
         assert (status, read) == (200, created)
         status, listing = call(base)
         assert created in listing["items"]
+        # Metrics are log lines (embedded metric format): the write's business metric shows.
+        metric = next_line(
+            ready["output"], lambda line: line.startswith('{"_aws"') and '"OrderCreated"' in line
+        )
+        assert json.loads(metric)["OrderCreated"] == [1.0]
 
         # The one-off admin job runs against the same emulator.
         admin = subprocess.run(

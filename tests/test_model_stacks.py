@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from model import MAX_STACK_RESOURCES, domain_stacks_error, stacks
+from model import MAX_STACK_RESOURCES, build_model, domain_stacks_error, stacks
 
 ALL = ["dynamodb", "sqs", "s3", "events", "cognito", "secrets", "postgres", "redis"]
 
@@ -31,10 +31,31 @@ def test_terraform_has_no_stack_to_fill():
 
 @pytest.mark.parametrize("iac", ["sam", "cdk", "serverless"])
 def test_one_stack_is_refused_past_the_limit_and_nested_stacks_never(iac):
-    fits = max(n for n in range(1, 60) if stacks.one_stack_resources(iac, ALL, n) <= MAX_STACK_RESOURCES)
+    def total(n: int) -> int:
+        return stacks.stage_stack_resources(
+            build_model(
+                {"project_slug": "shop", "iac": iac, "services": ALL, "domains": [f"d{i}" for i in range(n)]}
+            )
+        )
+
+    fits = max(n for n in range(1, 60) if total(n) <= MAX_STACK_RESOURCES)
     domains = [f"d{i}" for i in range(fits)]
     assert domain_stacks_error(False, iac, ALL, domains) == ""
     message = domain_stacks_error(False, iac, ALL, [*domains, "one_more"])
     assert f"One stack for {fits + 1} domains" in message and "domain_stacks=true" in message
     assert domain_stacks_error(True, iac, ALL, [f"d{i}" for i in range(40)]) == ""
-    assert 6 <= fits <= 9  # with every service, one stack held six to nine domains (copier.yml help)
+    assert (
+        fits == 3
+    )  # with releases and alarms, one stack holds three domains with every service (copier.yml help)
+
+
+def test_releases_alarms_and_queries_are_counted_per_function_and_per_domain():
+    one = build_model({"project_slug": "shop", "iac": "sam", "services": ["dynamodb"], "domains": ["orders"]})
+    two = build_model(
+        {"project_slug": "shop", "iac": "sam", "services": ["dynamodb"], "domains": ["orders", "refunds"]}
+    )
+    per_domain = stacks.stage_stack_resources(two) - stacks.stage_stack_resources(one)
+    functions = len(two.domains[1].functions)
+    # each function: version, alias, deployment group and three alarms; the table's two alarms; four queries
+    assert per_domain == stacks.ONE_STACK_RESOURCES["sam"]["dynamodb"][1] + functions * 6 + 2 + 4
+    assert stacks.stage_stack_resources(build_model({"project_slug": "shop", "iac": "terraform"})) == 0

@@ -15,7 +15,7 @@ import pytest
 import iac_inventory as inventory
 import project_checks as checks
 from conftest import render
-from model import IAC_TOOLS, build_model
+from model import IAC_TOOLS, OPERATIONS_DEFAULTS, build_model
 
 ANSWER_SETS = {
     # The smallest service: one domain, one stage (which is production).
@@ -64,6 +64,9 @@ def _sample() -> dict:
         "tracing": True,
         "throttle_rate_limit": 20,
         "throttle_burst_limit": 40,
+        "release": "AllAtOnce",
+        "budget_monthly_usd": 20,
+        **OPERATIONS_DEFAULTS,
     }
     return inventory.expected(model, config)
 
@@ -181,5 +184,23 @@ def test_flatten_refuses_what_it_cannot_inline():
         inventory.flatten(root, {"OrdersStack": child})
     root, child = _nested_pair()
     child["Resources"]["Table"] = {"Type": "AWS::SQS::Queue"}
-    with pytest.raises(ValueError, match="both declare the logical id Table"):
+    with pytest.raises(ValueError, match=r"both declare the logical ids \['Table'\]"):
         inventory.flatten(root, {"OrdersStack": child})
+
+
+def test_flatten_renames_what_a_tool_adds_to_every_stack():
+    root, child = _nested_pair()
+    application = {"Type": "AWS::CodeDeploy::Application", "Properties": {"ComputePlatform": "Lambda"}}
+    root["Resources"]["ServerlessDeploymentApplication"] = dict(application)
+    child["Resources"]["ServerlessDeploymentApplication"] = dict(application)
+    child["Resources"]["Group"] = {
+        "Type": "AWS::CodeDeploy::DeploymentGroup",
+        "DependsOn": "ServerlessDeploymentApplication",
+        "Properties": {"ApplicationName": {"Ref": "ServerlessDeploymentApplication"}},
+    }
+    flat = inventory.flatten(root, {"OrdersStack": child})["Resources"]
+    assert "OrdersStackServerlessDeploymentApplication" in flat and "ServerlessDeploymentApplication" in flat
+    assert flat["Group"]["Properties"]["ApplicationName"] == {
+        "Ref": "OrdersStackServerlessDeploymentApplication"
+    }
+    assert flat["Group"]["DependsOn"] == ["OrdersStackServerlessDeploymentApplication"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import pytest
 import yaml
@@ -48,6 +50,31 @@ def test_defaults_pass_their_own_checks(default_project):
         "prod.json",
         "staging.json",
     ]
+
+
+@pytest.mark.render
+def test_make_validate_refuses_a_bad_stage_config_first(default_project):
+    path = default_project / "config" / "staging.json"
+    original = path.read_text()
+    config = json.loads(original)
+    config.update(release="BlueGreen", reserved_concurrency=-3, alarm_email="ops")
+    path.write_text(json.dumps(config))
+    try:
+        result = subprocess.run(
+            ["make", "validate", f"UV={checks.tool('uv')}"],
+            cwd=default_project,
+            env={**os.environ, **checks.project_env(default_project)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        path.write_text(original)
+    assert result.returncode != 0
+    for key in ("release", "reserved_concurrency", "alarm_email"):
+        assert f"config/staging.json: {key} is " in result.stderr
+    assert 'allowed: one of "AllAtOnce"' in result.stderr
+    assert "cfn-lint" not in result.stdout  # nothing was validated against a broken config
 
 
 @pytest.mark.render

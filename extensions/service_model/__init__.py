@@ -6,6 +6,7 @@
 - ``names``: physical-name budgets and names derived from a domain;
 - ``resources``: what each backing service creates, per domain and shared;
 - ``domains``, ``admin``: the functions with their triggers and grants;
+- ``operations``: what a stage needs to be released and watched (alias, alarms, queries, dashboard);
 - ``stacks``: how many resources one CloudFormation stack holds (the one-stack layout);
 - ``build``: ``build_model(answers)``.
 
@@ -17,13 +18,13 @@ versions in one process (`copier update`) each run their own.
 
 from __future__ import annotations
 
-from . import admin, catalogue, domains, entities, grants, names, resources, stacks
+from . import admin, catalogue, domains, entities, grants, names, operations, resources, stacks
 from .build import build_model
 from .names import naming
 
 __all__ = ["PARTS", "build_model", "naming", "public_names"]
 
-PARTS = (catalogue, entities, grants, names, resources, domains, admin, stacks)
+PARTS = (catalogue, entities, grants, names, resources, domains, admin, operations, stacks)
 
 
 def public_names() -> dict[str, object]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import resources
+from . import operations, resources
 from .admin import admin_jobs
 from .catalogue import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 from .domains import Reach, build_domain
@@ -54,7 +54,7 @@ def _stages(
     names: list[str], production_stage: str, log_level: str, retention: dict[str, int], tracing: bool
 ) -> tuple[Stage, ...]:
     out = []
-    for name in names:
+    for position, name in enumerate(names):
         production = name == production_stage  # the answer; copier.yml makes it the last stage
         out.append(
             Stage(
@@ -67,6 +67,7 @@ def _stages(
                 throttle_rate=100 if production else 20,
                 throttle_burst=200 if production else 40,
                 is_production=production,
+                **operations.stage_defaults(position, len(names), production),
             )
         )
     return tuple(out)

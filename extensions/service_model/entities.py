@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import operations
 from .catalogue import (
     ARCHITECTURE,
     CACHE_PORT,
@@ -155,6 +156,8 @@ class Stage:
     throttle_rate: int
     throttle_burst: int
     is_production: bool
+    release: str = "AllAtOnce"  # how a new version reaches the stage (operations.RELEASE_TYPES)
+    budget_monthly_usd: int = 20
 
 
 @dataclass(frozen=True)
@@ -360,3 +363,57 @@ class Service:
             if resource.logical_id == logical_id:
                 return resource
         raise KeyError(logical_id)
+
+    # --- operations: releases, alarms, queries, the dashboard (see operations.py)
+
+    @property
+    def alias(self) -> str:
+        return operations.ALIAS
+
+    @property
+    def release_types(self) -> tuple[str, ...]:
+        return operations.RELEASE_TYPES
+
+    @property
+    def operations_defaults(self) -> dict[str, Any]:
+        return dict(operations.OPERATIONS_DEFAULTS)
+
+    @property
+    def alarms(self) -> tuple[operations.Alarm, ...]:
+        return operations.all_alarms(self)
+
+    def function_alarms(self, function: Function) -> tuple[operations.Alarm, ...]:
+        owner = next((d.name for d in self.domains if function in d.functions), "")
+        return operations.function_alarms(function, owner)
+
+    def domain_alarms(self, domain: Domain) -> tuple[operations.Alarm, ...]:
+        return tuple(a for f in domain.functions for a in operations.function_alarms(f, domain.name))
+
+    @property
+    def shared_alarms(self) -> tuple[operations.Alarm, ...]:
+        return operations.shared_alarms(self)
+
+    def rollback_alarm(self, function: Function) -> operations.Alarm:
+        return next(a for a in self.function_alarms(function) if a.rollback)
+
+    def alarm_name(self, alarm: operations.Alarm, stage: str) -> str:
+        return f"{self.prefix(stage)}-{alarm.name_suffix}"
+
+    def alarm_topic_name(self, stage: str) -> str:
+        return f"{self.prefix(stage)}-{operations.ALARM_TOPIC_SUFFIX}"
+
+    def duration_expression(self, timeout: Any) -> str:
+        return operations.duration_expression(timeout)
+
+    @property
+    def queries(self) -> tuple[operations.Query, ...]:
+        return tuple(q for d in self.domains for q in operations.domain_queries(d))
+
+    def domain_queries(self, domain: Domain) -> tuple[operations.Query, ...]:
+        return operations.domain_queries(domain)
+
+    def query_name(self, query: operations.Query, stage: str) -> str:
+        return f"{self.prefix(stage)}/{query.name_suffix}"
+
+    def dashboard_body(self, stage: str, region: str, api: str) -> str:
+        return operations.dashboard_body(self, stage, region, api)

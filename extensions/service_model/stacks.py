@@ -5,6 +5,7 @@ deploy in a nested stack of their own; without it (projects rendered before nest
 stage's one stack grows by every domain, and an answer that takes it past ``MAX_STACK_RESOURCES``
 is refused. The counts are what each tool's output holds (SAM after its transform, `cdk synth`,
 `serverless package`); tests/test_stack_layout.py checks them against real renders.
+Releases and alarms (operations.py) are counted from the model itself: they grow by function.
 """
 
 from __future__ import annotations
@@ -51,8 +52,16 @@ ONE_STACK_RESOURCES: dict[str, dict[str, tuple[int, int]]] = {
 SHARED_NETWORK_RESOURCES = 8
 
 
+# tool -> (per function, per stack): what releasing through CodeDeploy adds. SAM: a version, the
+# alias and a deployment group per function; a CodeDeploy application and its role per stack.
+RELEASE_RESOURCES: dict[str, tuple[int, int]] = {"sam": (3, 2), "cdk": (3, 2), "serverless": (3, 2)}
+# The alarm topic, its e-mail subscription and policy, the dashboard and the budget.
+STAGE_OPERATIONS_RESOURCES = 5
+
+
 def one_stack_resources(iac: str, services: tuple[str, ...] | list[str], domains: int) -> int:
-    """Resources in a stage's one stack with ``domains`` domains; 0 for a tool without stacks."""
+    """Resources in a stage's one stack with ``domains`` domains, before operations; 0 for a tool
+    without stacks."""
     weights = ONE_STACK_RESOURCES.get(iac)
     if weights is None:
         return 0
@@ -61,3 +70,23 @@ def one_stack_resources(iac: str, services: tuple[str, ...] | list[str], domains
     if {"postgres", "redis"} <= chosen:
         total -= SHARED_NETWORK_RESOURCES
     return total
+
+
+def operations_resources(iac: str, service) -> int:
+    """What releases, alarms, saved queries, the dashboard and the budget add to one stack."""
+    if iac not in RELEASE_RESOURCES:
+        return 0
+    per_function, per_stack = RELEASE_RESOURCES[iac]
+    return (
+        per_function * len(service.functions)
+        + per_stack
+        + len(service.alarms)
+        + len(service.queries)
+        + STAGE_OPERATIONS_RESOURCES
+    )
+
+
+def stage_stack_resources(service) -> int:
+    """Resources in the stage's one stack of ``service`` (a model with ``domain_stacks`` off)."""
+    own = one_stack_resources(service.iac, service.services, len(service.domains))
+    return own + operations_resources(service.iac, service) if own else 0

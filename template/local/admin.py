@@ -38,9 +38,12 @@ def run_remote(job: str, payload: dict, stage: str) -> dict:
     config = Config(read_timeout=310, retries={"max_attempts": 0})
     lambda_client = boto3.client("lambda", region_name=env.REGION, config=config)
     try:
-        response = lambda_client.invoke(FunctionName=function_name, Payload=json.dumps(payload).encode())
+        # Through the alias, as its schedule invokes it: the version the last release moved it to.
+        response = lambda_client.invoke(
+            FunctionName=function_name, Qualifier=env.ALIAS, Payload=json.dumps(payload).encode()
+        )
     except lambda_client.exceptions.ResourceNotFoundException:
-        sys.exit(f"No function {function_name}: deploy the stage first with `make deploy STAGE={stage}`.")
+        sys.exit(f"No function {function_name}:{env.ALIAS}: deploy the stage first with `make deploy STAGE={stage}`.")
     result = json.loads(response["Payload"].read() or b"null")
     if response.get("FunctionError"):
         sys.exit(f"Job {job} failed in {stage}: {json.dumps(result)}")

@@ -1,7 +1,8 @@
 """`make dev`: the HTTP API on 127.0.0.1:$PORT, backed by an embedded AWS emulator.
 
 Requests are turned into API Gateway HTTP API (payload v2) events and passed to
-the real handlers in this process; boto3 talks to a moto server on another
+the real handlers in this process, whose JSON log lines and metrics (CloudWatch's
+embedded metric format) appear on stdout; boto3 talks to a moto server on another
 loopback port. Queue consumers get their messages the way Lambda's event source
 mapping delivers them: in batches, with failed messages left for a retry. Events
 put on the bus reach the subscribers (one per invocation) and the topic through their
@@ -16,6 +17,7 @@ import json
 import os
 import re
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -310,6 +312,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("LOCAL_AWS_PORT", "0")) or None)
     args = parser.parse_args(argv)
     aws_port = args.aws_port or args.port + 1
+    # A line as soon as it is written, as Lambda ships it, even through a pipe: the handlers' metrics
+    # (EMF documents, see observability.py) are printed, and nothing else would flush them.
+    sys.stdout.reconfigure(line_buffering=True)
     # Ctrl+C and `kill` (SIGTERM) both stop it, and the servers it started stop with it (the `finally`
     # below; their own exit hooks during start-up). SIGINT is set too: a parent without job control
     # (a CI runner's background step) may have started us with it ignored.

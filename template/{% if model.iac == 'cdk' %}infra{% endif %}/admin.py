@@ -37,6 +37,7 @@ class AdminJobs(Construct):
                 code=code[job.artifact],
                 layer=shared.layer,
                 resources=resources,
+                operations=shared.operations,
             )
             self.functions[job.logical_id] = built
             if job.trigger.kind == "schedule":
@@ -44,7 +45,7 @@ class AdminJobs(Construct):
 
     @staticmethod
     def _schedule(target: ServiceFunction, job: model.Function) -> None:
-        """A schedule whose role may invoke this one function and nothing else."""
+        """A schedule whose role may invoke this one function's alias and nothing else."""
         role = iam.Role(
             target,
             "ScheduleRole",
@@ -58,7 +59,7 @@ class AdminJobs(Construct):
                     statements=[
                         iam.PolicyStatement(
                             actions=["lambda:InvokeFunction"],
-                            resources=[target.function.function_arn],
+                            resources=[target.alias.function_arn],
                         )
                     ]
                 )
@@ -73,5 +74,5 @@ class AdminJobs(Construct):
             schedule_expression=job.trigger.schedule,
             schedule_expression_timezone="UTC",
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-            target=scheduler.CfnSchedule.TargetProperty(arn=target.function.function_arn, role_arn=role.role_arn),
+            target=scheduler.CfnSchedule.TargetProperty(arn=target.alias.function_arn, role_arn=role.role_arn),
         )

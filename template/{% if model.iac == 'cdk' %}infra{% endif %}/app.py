@@ -40,12 +40,15 @@ def artifacts(build_dir: Path) -> tuple[dict[str, Path], Path]:
     return code, layer
 
 
-def build_app(build_dir: Path | None = None, outdir: str | None = None) -> App:
+def build_app(build_dir: Path | None = None, outdir: str | None = None, stages: list[str] | None = None) -> App:
+    """The app with a stack per stage config (or only the named ``stages``)."""
     # CDK's built-in template validation adds seconds to every synth and duplicates cfn-lint,
     # which `make validate` runs on the synthesized templates.
     app = App(context=FEATURE_FLAGS, outdir=outdir, builtin_cloud_formation_validation=False)
     code, layer = artifacts(Path(build_dir or app.node.try_get_context("build_dir") or BUILD))
     for stage in settings.stages():
+        if stages is not None and stage.stage not in stages:
+            continue
         ServiceStack(app, settings=stage, code=code, layer_zip=layer)
     return app
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from aws_cdk import Acknowledgment, NestedStack, Validations
 from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_logs as logs
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from aws_cdk.aws_lambda_event_sources import SqsEventSource
 from constructs import Construct
@@ -37,6 +38,8 @@ class DomainService(Construct):
             return logical_id.removeprefix(spec.logical_id)  # OrdersTable -> Orders/Table
 
         self.table = storage.table(self, child_id(spec.table.logical_id), spec.table, settings)
+        # Alarms live beside what they watch: those of the data here, the functions' with the functions.
+        shared.watch(self, child_id(spec.table.logical_id), "table", f"{settings.prefix}-{spec.table.name_suffix}")
         # What this domain's functions may be granted on: its own table, queues and bucket, and the shared resources.
         self.resources: storage.Resources = {**shared.resources, spec.table.logical_id: self.table}
         for queue in (spec.dead_letter_queue, spec.queue):  # a dead-letter queue before the queue using it
@@ -44,6 +47,8 @@ class DomainService(Construct):
                 self.resources[queue.logical_id] = storage.queue(
                     self, child_id(queue.logical_id), queue, settings, self.resources
                 )
+                kind = "queue" if queue is spec.queue else "dead_letter"
+                shared.watch(self, child_id(queue.logical_id), kind, f"{settings.prefix}-{queue.name_suffix}")
         if spec.bucket:
             self.resources[spec.bucket.logical_id] = storage.bucket(
                 self, child_id(spec.bucket.logical_id), spec.bucket, settings
@@ -71,17 +76,21 @@ class DomainService(Construct):
                 code=code[function.artifact],
                 layer=shared.layer,
                 resources=self.resources,
+                operations=shared.operations,
             )
             self.functions[function.logical_id] = built
+            # Every trigger invokes the function's alias, so a release decides which version gets the traffic.
             if function.trigger.kind == "queue":
                 # The function's role already holds the consume actions (from the model's grants) and is
                 # read-only: the event source adds only the mapping, not a second copy of them.
-                built.function.add_event_source(
+                built.alias.add_event_source(
                     SqsEventSource(
                         self.resources[function.trigger.queue],
                         batch_size=function.trigger.batch_size,
                         # Only the messages the function reports as failed are retried.
                         report_batch_item_failures=True,
+                        # A backlog runs at most this many copies, whatever the account's concurrency.
+                        max_concurrency=settings.queue_max_concurrency,
                     )
                 )
             if function.trigger.kind == "event":
@@ -101,7 +110,7 @@ class DomainService(Construct):
                 route_key=apigwv2.HttpRouteKey.with_(
                     function.trigger.path, apigwv2.HttpMethod(function.trigger.method)
                 ),
-                integration=HttpLambdaIntegration("Integration", built.function),
+                integration=HttpLambdaIntegration("Integration", built.alias),
                 authorizer=authorizer,
             )
             if authorizer:
@@ -117,3 +126,13 @@ class DomainService(Construct):
                     "until it is added, which puts a JWT authorizer on every route."
                 )
             Validations.of(route).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-APIG4", reason=reason))
+
+        # Saved Logs Insights queries over the domain's functions' log groups, beside them.
+        for query in spec.queries:
+            logs.CfnQueryDefinition(
+                home,
+                child_id(query.logical_id),
+                name=f"{settings.prefix}/{query.name_suffix}",
+                query_string=query.query,
+                log_group_names=[f.log_group.log_group_name for f in self.functions.values()],
+            )

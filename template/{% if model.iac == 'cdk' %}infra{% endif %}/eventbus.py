@@ -32,8 +32,8 @@ def subscribe(
 ) -> events.Rule:
     """The rule that delivers a subscriber's events: named like the function, one target, retried.
 
-    The Lambda target adds the function's resource policy: events.amazonaws.com may invoke it,
-    only from this rule's ARN. The function's role is not touched.
+    The target is the function's alias: the Lambda target adds the alias's resource policy,
+    events.amazonaws.com may invoke it only from this rule's ARN. The function's role is not touched.
     """
     rule = events.Rule(
         scope,
@@ -44,7 +44,7 @@ def subscribe(
         event_pattern=pattern(spec.trigger.sources, spec.trigger.detail_types),
     )
     rule.add_target(
-        targets.LambdaFunction(subscriber.function, retry_attempts=RETRY_ATTEMPTS, max_event_age=MAX_EVENT_AGE)
+        targets.LambdaFunction(subscriber.alias, retry_attempts=RETRY_ATTEMPTS, max_event_age=MAX_EVENT_AGE)
     )
     return rule
 

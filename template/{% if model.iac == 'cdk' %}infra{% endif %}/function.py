@@ -1,10 +1,13 @@
-"""One Lambda function with its own log group and its own role, holding only what the model grants."""
+"""One Lambda function with its own log group and its own role, holding only what the model grants, released
+through its alias by CodeDeploy and watched by its alarms."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from aws_cdk import Acknowledgment, Duration, Names, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -12,6 +15,7 @@ from constructs import Construct
 
 from infra import model, storage
 from infra.network import Network
+from infra.operations import Operations, alarm
 from infra.settings import StageSettings
 
 
@@ -35,6 +39,7 @@ class ServiceFunction(Construct):
         code: Path,
         layer: lambda_.ILayerVersion,
         resources: storage.Resources,
+        operations: Operations,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function_name = f"{settings.prefix}-{spec.suffix}"
@@ -102,6 +107,7 @@ class ServiceFunction(Construct):
             "POWERTOOLS_LOG_LEVEL": settings.log_level,
         }
         environment.update({variable: storage.name(resources[resource]) for variable, resource in spec.environment})
+        timeout = spec.timeout or settings.function_timeout
         self.function = lambda_.Function(
             self,
             "Function",
@@ -113,7 +119,7 @@ class ServiceFunction(Construct):
             code=lambda_.Code.from_asset(str(code)),
             layers=[layer],
             memory_size=settings.memory_size,
-            timeout=Duration.seconds(spec.timeout or settings.function_timeout),
+            timeout=Duration.seconds(timeout),
             environment=environment,
             role=self.role.without_policy_updates(),
             log_group=self.log_group,
@@ -121,6 +127,8 @@ class ServiceFunction(Construct):
             vpc=network.vpc if network else None,
             vpc_subnets=network.subnets if network else None,
             security_groups=[network.function_security_group] if network else None,
+            # None: the function draws on the account's unreserved concurrency.
+            reserved_concurrent_executions=settings.reserved_concurrency,
         )
         Validations.of(self.function).acknowledge(
             Acknowledgment(
@@ -129,6 +137,45 @@ class ServiceFunction(Construct):
                 "as the functions, so the runtime is upgraded with the project, not by the newest release.",
             )
         )
+
+        # Triggers invoke the alias; CloudFormation publishes a version when the code or the configuration
+        # changes, and CodeDeploy moves the alias to it the stage's way (config "release"), rolling back
+        # when the function's errors alarm fires meanwhile. The stack update waits for it.
+        provisioned = settings.provisioned_concurrency if spec.trigger.kind == "http" else 0
+        self.alias = lambda_.Alias(
+            self,
+            "Alias",
+            alias_name=model.ALIAS,
+            version=self.function.current_version,
+            # Warm instances for the API; billed by the hour whether they serve requests or not.
+            provisioned_concurrent_executions=provisioned or None,
+        )
+        alarms = {
+            kind.logical_id: alarm(
+                self,
+                kind,
+                name=f"{self.function_name}-{kind.name_suffix}",
+                watched=self.function_name,
+                settings=settings,
+                notify=operations,
+                timeout=timeout,
+            )
+            for kind in model.ALARMS["function"]
+        }
+        (rollback,) = [kind for kind in model.ALARMS["function"] if kind.rollback]
+        release = codedeploy.LambdaDeploymentGroup(
+            self,
+            "Release",
+            alias=self.alias,
+            application=operations.application,
+            role=operations.role,
+            deployment_config=settings.deployment_config,
+            alarms=[cloudwatch.Alarm.from_alarm_name(self, "RollbackAlarm", alarms[rollback.logical_id].alarm_name)],
+            auto_rollback=codedeploy.AutoRollbackConfig(
+                failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True
+            ),
+        )
+        release.node.add_dependency(alarms[rollback.logical_id])  # named, not referenced: create it first
 
     def _arn_in_policy(self, bucket: storage.Resource) -> str:
         """How cdk-nag writes the bucket's ARN in this function's stack: <logical id>.Arn in the same stack,

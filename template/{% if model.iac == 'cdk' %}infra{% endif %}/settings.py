@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_logs as logs
 
 from infra import model
@@ -38,6 +39,21 @@ RETENTION = {
     3653: logs.RetentionDays.TEN_YEARS,
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# How a new version reaches the stage: CodeDeploy's predefined configs (CodeDeployDefault.Lambda<release>).
+RELEASES = {
+    "AllAtOnce": codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE,
+    "Canary10Percent5Minutes": codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_5_MINUTES,
+    "Canary10Percent10Minutes": codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_10_MINUTES,
+    "Canary10Percent15Minutes": codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_15_MINUTES,
+    "Canary10Percent30Minutes": codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_30_MINUTES,
+    "Linear10PercentEvery1Minute": codedeploy.LambdaDeploymentConfig.LINEAR_10_PERCENT_EVERY_1_MINUTE,
+    "Linear10PercentEvery2Minutes": codedeploy.LambdaDeploymentConfig.LINEAR_10_PERCENT_EVERY_2_MINUTES,
+    "Linear10PercentEvery3Minutes": codedeploy.LambdaDeploymentConfig.LINEAR_10_PERCENT_EVERY_3_MINUTES,
+    "Linear10PercentEvery10Minutes": codedeploy.LambdaDeploymentConfig.LINEAR_10_PERCENT_EVERY_10_MINUTES,
+}
+# What a field's annotation accepts (exact types: True is an int to isinstance); thresholds may be
+# written 1 or 0.05.
+TYPES = {"str": (str,), "int": (int,), "bool": (bool,), "float": (int, float), "int | None": (int, type(None))}
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,23 @@ class StageSettings:
     tracing: bool
     throttle_rate_limit: int
     throttle_burst_limit: int
+    # Releases, alarms, concurrency and cost (scripts/check_config.py checks their ranges).
+    release: str
+    alarm_email: str  # "": no e-mail subscription on the alarm topic
+    alarm_function_errors: float
+    alarm_function_throttles: float
+    alarm_duration_percent: float  # p99 duration as a percentage of the function's timeout
+    alarm_dead_letter_messages: float
+    alarm_queue_age_seconds: float
+    alarm_api_5xx_rate: float  # 0..1
+    alarm_api_latency_ms: float
+    alarm_table_throttles: float
+    reserved_concurrency: int | None  # None: not reserved
+    provisioned_concurrency: int  # on the alias of every HTTP function; 0: off
+    queue_max_concurrency: int
+    budget_monthly_usd: float
+    budget_alert_percent: float
+    budget_forecast_percent: float
 
     @property
     def prefix(self) -> str:
@@ -66,6 +99,14 @@ class StageSettings:
     def retention(self) -> logs.RetentionDays:
         return RETENTION[self.log_retention_days]
 
+    @property
+    def deployment_config(self) -> codedeploy.ILambdaDeploymentConfig:
+        return RELEASES[self.release]
+
+    def threshold(self, key: str) -> float:
+        """An alarm's threshold: the value of its config key."""
+        return getattr(self, key)
+
 
 def load(path: Path) -> StageSettings:
     """The settings in one config file, or SystemExit saying what is wrong with it."""
@@ -77,7 +118,7 @@ def load(path: Path) -> StageSettings:
     problems = [
         f"{key} must be {kind}, not {config[key]!r}"
         for key, kind in keys.items()
-        if type(config[key]).__name__ != kind  # exact: True is an int to isinstance
+        if type(config[key]) not in TYPES[kind]
     ]
     if config["stage"] != path.stem:
         problems.append(f"stage is {config['stage']!r} but the file is named {path.name}")
@@ -85,6 +126,8 @@ def load(path: Path) -> StageSettings:
         problems.append(f"log_level must be one of {', '.join(LOG_LEVELS)}")
     if config["log_retention_days"] not in RETENTION:
         problems.append(f"log_retention_days must be one of {', '.join(map(str, RETENTION))}")
+    if config["release"] not in RELEASES:
+        problems.append(f"release must be one of {', '.join(RELEASES)}")
     if problems:
         raise SystemExit(f"{path}: " + "; ".join(problems) + ".")
     return StageSettings(**config)

@@ -16,6 +16,7 @@ from constructs import Construct
 from infra import data, eventbus, model, storage
 from infra.auth import Auth
 from infra.network import Network
+from infra.operations import Operations, alarm
 from infra.settings import StageSettings
 
 # One JSON line per request in the access log group.
@@ -44,10 +45,13 @@ class SharedInfra(Construct):
             compatible_architectures=[lambda_.Architecture.ARM_64],
             removal_policy=RemovalPolicy.DESTROY,
         )
+        # The alarm topic, and what the functions' releases share.
+        self.operations = Operations(self, "Operations", settings=settings)
         # What no single domain owns; every domain's functions (and the admin jobs) may be granted on it.
-        self.resources: storage.Resources = {
-            spec.logical_id: storage.table(self, spec.logical_id, spec, settings) for spec in model.SHARED_TABLES
-        }
+        self.resources: storage.Resources = {}
+        for spec in model.SHARED_TABLES:
+            self.resources[spec.logical_id] = storage.table(self, spec.logical_id, spec, settings)
+            self.watch(self, spec.logical_id, "table", f"{prefix}-{spec.name_suffix}")
         self.notifications: eventbus.Notifications | None = None
         if model.EVENT_BUS:
             bus = eventbus.bus(self, model.EVENT_BUS.logical_id, model.EVENT_BUS, settings)
@@ -101,6 +105,20 @@ class SharedInfra(Construct):
             ),
             access_log_settings=AccessLogs(self.access_logs),
         )
+        self.operations.watch(api_id=self.api.api_id)
+
+    def watch(self, scope: Construct, logical_id: str, kind: str, name: str) -> None:
+        """The alarms of a table or a queue (``kind``, a key of model.ALARMS) named ``name``, beside it."""
+        for spec in model.ALARMS.get(kind, []):
+            alarm(
+                scope,
+                spec,
+                construct_id=logical_id + spec.logical_id,
+                name=f"{name}-{spec.name_suffix}",
+                watched=name,
+                settings=self.operations.settings,
+                notify=self.operations,
+            )
 
 
 @jsii.implements(apigwv2.IAccessLogSettings)

@@ -29,6 +29,8 @@ class ServiceStack(Stack):
         )
         Tags.of(self).add("service", model.SERVICE)
         Tags.of(self).add("stage", settings.stage)
+        # The stage's budget counts the cost of what carries this tag.
+        Tags.of(self).add("budget", settings.prefix)
 
         shared = SharedInfra(self, "Shared", settings=settings, layer_zip=layer_zip)
         resources = {}

@@ -1,5 +1,5 @@
 # EventBridge Scheduler runs the scheduled admin jobs (UTC), each through its own role
-# that may invoke only that function.
+# that may invoke only that function's live alias.
 
 data "aws_caller_identity" "current" {}
 
@@ -33,7 +33,7 @@ data "aws_iam_policy_document" "scheduler_invoke" {
 
   statement {
     actions   = ["lambda:InvokeFunction"]
-    resources = [module.admin_job[each.key].arn]
+    resources = [module.admin_job[each.key].alias_arn]
   }
 }
 
@@ -58,7 +58,7 @@ resource "aws_scheduler_schedule" "admin_job" {
   }
 
   target {
-    arn      = module.admin_job[each.key].arn
+    arn      = module.admin_job[each.key].alias_arn
     role_arn = aws_iam_role.scheduler[each.key].arn
   }
 }

@@ -2,7 +2,8 @@
 
 Handlers stay thin: they read the request, call the service and return
 ``(status, body)``; this module parses and validates JSON, maps service errors to
-status codes, sets the correlation id on every log line and echoes it back.
+status codes, sets the correlation id on every log line and echoes it back, and
+flushes the request's metrics (observability.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import fastjsonschema
 
 from .errors import ConflictError, NotFoundError, ValidationError
-from .observability import logger
+from .observability import instrumented, logger
 
 CORRELATION_HEADER = "x-correlation-id"
 # A caller's correlation id is logged and echoed back: accept only a short, plain token.
@@ -96,7 +97,7 @@ def api_handler(func: Callable[[Request], Result]) -> Callable[[dict, Any], dict
     """Wrap ``func(request) -> (status, body)`` as a Lambda handler for an HTTP API route."""
 
     @wraps(func)
-    @logger.inject_lambda_context(clear_state=True)
+    @instrumented
     def handler(event: dict, context: Any) -> dict:
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         request_id = event.get("requestContext", {}).get("requestId") or uuid.uuid4().hex

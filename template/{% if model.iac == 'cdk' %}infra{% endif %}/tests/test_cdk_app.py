@@ -7,21 +7,34 @@ Most tests read a stage as one template: its stack with each domain's nested sta
 """
 
 import dataclasses
+import fcntl
 import json
+import os
 import re
 import zipfile
 
 import pytest
-from aws_cdk import App, NestedStack, Stack, Validations
+from aws_cdk import App, Environment, NestedStack, Stack, Validations
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
 from cdk_nag import AwsSolutionsChecks
 
 from infra import app as cdk_app
-from infra import model, settings
+from infra import model, operations, settings
+from infra.domain import DomainService
+from infra.shared import SharedInfra
 
 from local.routes import PROTECTED_ROUTES, ROUTES, SUBSCRIBERS
 
 CONFIGS = sorted(settings.CONFIG.glob("*.json"))
+STAGES = [path.stem for path in CONFIGS]
+# The stages synthesized: the first and production. Every stage in between is, like the first, a
+# non-production stage built by the same code from other values (test_config_keys_are_the_stage_settings
+# reads every config file; test_concurrency_release_and_e_mail_come_from_the_stage_config checks how values
+# reach the resources).
+SYNTHESIZED = list(dict.fromkeys([next(s for s in model.STAGES if s in STAGES), model.PRODUCTION_STAGE]))
 FUNCTIONS = [f for d in model.DOMAINS for f in d.functions] + list(model.ADMIN_JOBS)
 TABLES = {t.logical_id: t for t in [*(d.table for d in model.DOMAINS), *model.SHARED_TABLES]}
 QUEUES = {q.logical_id: q for d in model.DOMAINS for q in (d.queue, d.dead_letter_queue) if q}
@@ -85,6 +98,11 @@ DOMAIN_STACK_KINDS = {
     "AWS::Events::Rule",
     "AWS::ApiGatewayV2::Route",
     "AWS::ApiGatewayV2::Integration",
+    "AWS::Lambda::Version",
+    "AWS::Lambda::Alias",
+    "AWS::CodeDeploy::DeploymentGroup",
+    "AWS::CloudWatch::Alarm",
+    "AWS::Logs::QueryDefinition",
 }
 # CloudFormation's quotas per stack (resources with headroom below the 500 limit) and per role.
 MAX_RESOURCES = 450
@@ -93,22 +111,51 @@ MAX_TEMPLATE_BYTES = 1_000_000  # a template deployed from S3, as nested stacks 
 MAX_INLINE_POLICY_CHARS = 10_240  # all inline policies of one role together
 
 
-@pytest.fixture(scope="module")
-def synth(tmp_path_factory) -> dict:
-    """Every stage synthesized once from empty zips, with cdk-nag's AWS Solutions checks registered."""
+_CACHE: dict[str, dict] = {}
+
+
+def synthesize(stage: str, tmp_path_factory) -> dict:
+    """One stage, synthesized once per test run; cdk-nag checks the production stage.
+
+    A stage at thirty domains takes seconds to build and as long again to check, so only
+    production, the strictest stage, pays for cdk-nag, and pytest-xdist's workers share the work
+    (as its docs suggest for expensive fixtures: through files under the run's temporary
+    directory, one lock per stage): a worker synthesizes each stage no other worker has taken,
+    then reads the one it needs, waiting for it if another worker is still on it.
+    """
+    if stage not in _CACHE:
+        base = tmp_path_factory.getbasetemp()
+        shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's, not the worker's
+        start = SYNTHESIZED.index(stage)
+        # The stage needed first, then the others, each unless another worker has it; then wait for the one needed.
+        for each, wait in [*((s, False) for s in SYNTHESIZED[start:] + SYNTHESIZED[:start]), (stage, True)]:
+            with (shared / f"cdk-{each}.lock").open("w") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                done = shared / f"cdk-{each}.json"
+                if not done.exists():
+                    done.write_text(json.dumps(_synthesize(each, tmp_path_factory)))
+        _CACHE[stage] = json.loads((shared / f"cdk-{stage}.json").read_text())
+    return _CACHE[stage]
+
+
+def _synthesize(stage: str, tmp_path_factory) -> dict:
     build = tmp_path_factory.mktemp("build")
     for path in [*(build / "functions" / f"{name}.zip" for name in cdk_app.ARTIFACTS), build / "layer.zip"]:
         path.parent.mkdir(parents=True, exist_ok=True)
         zipfile.ZipFile(path, "w").close()
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app = cdk_app.build_app(build_dir=build, outdir=str(outdir))
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    app = cdk_app.build_app(build_dir=build, outdir=str(outdir), stages=[stage])
+    if stage == model.PRODUCTION_STAGE:
+        Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     error = None
     try:
         app.synth()
     except RuntimeError as failure:  # a plugin found violations: the report says which
         error = str(failure)
-    # Each stage's stack ("root") and its nested stacks by the logical id the root gives them; and the
+    # The stage's stack ("root") and its nested stacks by the logical id the root gives them; and the
     # stage as one template, which most tests read.
     stacks, templates = {}, {}
     for stack in filter(Stack.is_stack, app.node.children):
@@ -120,13 +167,28 @@ def synth(tmp_path_factory) -> dict:
         }
         stacks[stack.stack_name] = {"root": root, **nested}
         templates[stack.stack_name] = flatten(root, nested)
+    report = outdir / "validation-report.json"
     return {
+        "stage": stage,
+        "config": json.loads((settings.CONFIG / f"{stage}.json").read_text()),
         "error": error,
-        "report": json.loads((outdir / "validation-report.json").read_text()),
+        "report": json.loads(report.read_text()) if report.exists() else None,
         "stacks": stacks,
         "templates": templates,
         "metadata": [json.loads(p.read_text()) for p in outdir.glob("*.metadata.json")],
     }
+
+
+@pytest.fixture(scope="module", params=SYNTHESIZED)
+def synth(request, tmp_path_factory) -> dict:
+    """Each synthesized stage in turn: a test that takes it runs once per stage."""
+    return synthesize(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def production(tmp_path_factory) -> dict:
+    """The production stage, the one cdk-nag checks."""
+    return synthesize(model.PRODUCTION_STAGE, tmp_path_factory)
 
 
 def flatten(root: dict, children: dict[str, dict]) -> dict:
@@ -181,6 +243,7 @@ def named(template: dict, reference: dict) -> str:
     An ARN built with Fn::Join (a parameter's, a bucket's objects: <arn>/*, a database user's:
     ...:dbuser:<proxy id>/<user>) names the resource it joins, followed by the path it ends with.
     A field of an ARN (Fn::Select of an Fn::Split, such as the proxy's id) names that ARN's resource.
+    An alias is named <function name>:<alias name>.
     """
     if "Fn::Join" in reference:
         parts = reference["Fn::Join"][1]
@@ -191,6 +254,8 @@ def named(template: dict, reference: dict) -> str:
         return named(template, reference["Fn::Select"][1]["Fn::Split"][1])
     logical_id = reference["Ref"] if "Ref" in reference else reference["Fn::GetAtt"][0]
     resource = template["Resources"][logical_id]
+    if resource["Type"] == "AWS::Lambda::Alias":  # <function name>:<alias>, as Lambda qualifies a function
+        return f"{named(template, resource['Properties']['FunctionName'])}:{resource['Properties']['Name']}"
     return text(resource["Properties"][NAME_PROPERTY[resource["Type"]]])
 
 
@@ -221,7 +286,7 @@ def physical(prefix: str, logical_id: str) -> str:
 
 
 def stage_templates(synth) -> list[tuple[str, dict, bool]]:
-    """(prefix, template, is production) for every stage."""
+    """(prefix, template, is production) for the stage."""
     return [
         (prefix, template, prefix == f"{model.SERVICE}-{model.PRODUCTION_STAGE}")
         for prefix, template in sorted(synth["templates"].items())
@@ -229,7 +294,8 @@ def stage_templates(synth) -> list[tuple[str, dict, bool]]:
 
 
 def test_every_stage_config_is_a_stack(synth):
-    assert set(synth["templates"]) == {f"{model.SERVICE}-{path.stem}" for path in CONFIGS}
+    assert sorted(stage.prefix for stage in settings.stages()) == [f"{model.SERVICE}-{stage}" for stage in STAGES]
+    assert list(synth["templates"]) == [f"{model.SERVICE}-{synth['stage']}"]
 
 
 def function_names(template: dict) -> set[str]:
@@ -287,9 +353,8 @@ def test_config_keys_are_the_stage_settings(path):
     assert dataclasses.asdict(settings.load(path)) == json.loads(path.read_text())
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
-def test_stack_uses_its_stage_config(path, synth):
-    config = json.loads(path.read_text())
+def test_stack_uses_its_stage_config(synth):
+    config = synth["config"]
     prefix = f"{model.SERVICE}-{config['stage']}"
     template = synth["templates"][prefix]
     specs = {f"{prefix}-{f.suffix}": f for f in FUNCTIONS}
@@ -334,7 +399,10 @@ def test_routes_match_the_local_routes(synth):
         for route in resources(template, "AWS::ApiGatewayV2::Route").values():
             method, path = route["Properties"]["RouteKey"].split(" ", 1)
             integration = integrations[route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]]
-            function = functions[integration["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]]
+            # The route invokes the function's alias.
+            alias = template["Resources"][integration["Properties"]["IntegrationUri"]["Ref"]]
+            assert alias["Type"] == "AWS::Lambda::Alias" and alias["Properties"]["Name"] == model.ALIAS
+            function = functions[alias["Properties"]["FunctionName"]["Ref"]]
             assert integration["Properties"]["PayloadFormatVersion"] == "2.0"
             served.add((method, path, function["Properties"]["Handler"]))
         assert served == set(ROUTES)
@@ -354,10 +422,9 @@ def test_roles_hold_only_what_the_model_grants(synth):
                         assert set(actions) <= {*model.TRACING_ACTIONS, *model.NETWORK_ACTIONS}, role_id
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
-def test_function_roles_hold_exactly_the_model_grants(path, synth):
+def test_function_roles_hold_exactly_the_model_grants(synth):
     """Nothing added by CDK (event sources, grant helpers, tracing) and nothing missing."""
-    config = json.loads(path.read_text())
+    config = synth["config"]
     prefix = f"{model.SERVICE}-{config['stage']}"
     template = synth["templates"][prefix]
     specs = {f"{prefix}-{f.suffix}": f for f in FUNCTIONS}
@@ -428,7 +495,8 @@ def test_queues_are_the_model_queues(synth):
 
 def test_consumers_read_their_queue_with_partial_batch_responses(synth):
     for prefix, template in synth["templates"].items():
-        consumers = {f"{prefix}-{f.suffix}": f for f in FUNCTIONS if f.trigger.kind == "queue"}
+        # Each consumer's alias reads the queue.
+        consumers = {f"{prefix}-{f.suffix}:{model.ALIAS}": f for f in FUNCTIONS if f.trigger.kind == "queue"}
         mappings: dict[str, list[dict]] = {}
         for mapping in resources(template, "AWS::Lambda::EventSourceMapping").values():
             mappings.setdefault(named(template, mapping["Properties"]["FunctionName"]), []).append(
@@ -442,6 +510,7 @@ def test_consumers_read_their_queue_with_partial_batch_responses(synth):
             # Only the messages the function reports as failed go back to the queue.
             assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
             assert mapping.get("Enabled", True) is True, name
+            assert mapping["ScalingConfig"] == {"MaximumConcurrency": synth["config"]["queue_max_concurrency"]}, name
 
 
 def test_buckets_are_private_tls_only_and_outlive_the_stack(synth):
@@ -550,12 +619,13 @@ def test_each_subscriber_rule_delivers_to_its_function_only(synth):
                 "detail-type": sorted(spec.trigger.detail_types),
             }, name
             (target,) = rule["Targets"]
-            assert named(template, target["Arn"]) == name
+            assert named(template, target["Arn"]) == f"{name}:{model.ALIAS}"  # the function's alias
             assert target["RetryPolicy"] == {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 3600}, name
             invokers = [
                 p
                 for p in permissions
-                if p["Principal"] == "events.amazonaws.com" and named(template, p["FunctionName"]) == name
+                if p["Principal"] == "events.amazonaws.com"
+                and named(template, p["FunctionName"]) == f"{name}:{model.ALIAS}"
             ]
             assert [p["SourceArn"] for p in invokers] == [{"Fn::GetAtt": [rule_id, "Arn"]}], name
         # `make dev` delivers events to the same handlers.
@@ -567,13 +637,28 @@ def test_each_subscriber_rule_delivers_to_its_function_only(synth):
         )
 
 
+def topics(template: dict) -> dict[str, str]:
+    """The template's topics: name -> logical id (the alarm topic is in every stage)."""
+    return {r["Properties"]["TopicName"]: key for key, r in resources(template, "AWS::SNS::Topic").items()}
+
+
+def topic_policy(template: dict, topic_id: str) -> dict:
+    (policy,) = [
+        p["Properties"]
+        for p in resources(template, "AWS::SNS::TopicPolicy").values()
+        if p["Properties"]["Topics"] == [{"Ref": topic_id}]
+    ]
+    return policy
+
+
 def test_topic_gets_the_domain_events_only_from_its_rule(synth):
     for prefix, template in synth["templates"].items():
         if model.TOPIC is None:
-            assert not resources(template, "AWS::SNS::Topic"), prefix
+            assert set(topics(template)) == {f"{prefix}-alarms"}, prefix
             assert not resources(template, "AWS::Events::EventBus"), prefix
             continue
-        (topic_id,) = resources(template, "AWS::SNS::Topic")
+        assert set(topics(template)) == {f"{prefix}-alarms", physical(prefix, model.TOPIC.logical_id)}
+        topic_id = topics(template)[physical(prefix, model.TOPIC.logical_id)]
         (bus,) = resources(template, "AWS::Events::EventBus").values()
         assert bus["Properties"]["Name"] == physical(prefix, model.EVENT_BUS.logical_id)
         rules = {
@@ -587,9 +672,8 @@ def test_topic_gets_the_domain_events_only_from_its_rule(synth):
             "detail-type": sorted(model.TOPIC.detail_types),
         }
         assert rule["Targets"] == [{"Arn": {"Ref": topic_id}, "Id": "Topic"}]
-        (policy,) = resources(template, "AWS::SNS::TopicPolicy").values()
-        assert policy["Properties"]["Topics"] == [{"Ref": topic_id}]
-        allowed = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+        policy = topic_policy(template, topic_id)
+        allowed = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
         assert allowed == [
             {
                 "Action": "sns:Publish",
@@ -600,7 +684,10 @@ def test_topic_gets_the_domain_events_only_from_its_rule(synth):
                 "Sid": "PublishFromTheBusRule",
             }
         ]
-        assert not resources(template, "AWS::SNS::Subscription"), "subscriptions are the team's to add"
+        subscriptions = resources(template, "AWS::SNS::Subscription").values()
+        assert not [s for s in subscriptions if s["Properties"]["TopicArn"] == {"Ref": topic_id}], (
+            "subscriptions are the team's to add"
+        )
 
 
 def test_settings_parameter_and_a_secret_without_a_value(synth):
@@ -797,15 +884,15 @@ def test_cache_is_serverless_redis_with_capped_usage(synth):
         assert "AuthToken" not in properties and "UserGroupId" not in properties  # reached by security group only
 
 
-def test_cdk_nag_finds_nothing_unacknowledged(synth):
+def test_cdk_nag_finds_nothing_unacknowledged(production):
     violations = [
         f"{violation['ruleName']} ({violation['severity']}) on {construct['constructPath']}: {violation['description']}"
-        for report in synth["report"]["pluginReports"]
+        for report in production["report"]["pluginReports"]
         for violation in report["violations"]
         for construct in violation["violatingConstructs"]
     ]
     assert violations == []
-    assert synth["error"] is None
+    assert production["error"] is None
 
 
 def test_cdk_nag_fails_synth_on_what_is_not_acknowledged(tmp_path):
@@ -823,10 +910,10 @@ def test_cdk_nag_fails_synth_on_what_is_not_acknowledged(tmp_path):
         app.synth()
 
 
-def test_every_acknowledged_rule_says_why(synth):
+def test_every_acknowledged_rule_says_why(production):
     acknowledged = {
         rule: reason
-        for metadata in synth["metadata"]
+        for metadata in production["metadata"]
         for entries in metadata.values()
         for entry in entries
         if entry["type"] == "aws:cdk:acknowledged-rules"
@@ -850,3 +937,291 @@ def test_config_errors_are_clear(tmp_path):
     path.write_text(json.dumps({**config, "stage": model.STAGES[0], "log_retention_days": 10, "tracing": "yes"}))
     with pytest.raises(SystemExit, match="tracing must be bool.*log_retention_days must be one of"):
         settings.load(path)
+
+
+def alarms_by_name(template: dict) -> dict[str, dict]:
+    return {
+        r["Properties"]["AlarmName"]: r["Properties"] for r in resources(template, "AWS::CloudWatch::Alarm").values()
+    }
+
+
+def wanted_alarms(prefix: str) -> dict[str, tuple[model.Alarm, str, int]]:
+    """Every alarm the model gives the stage: name -> (its spec, what it watches, the function's timeout)."""
+    wanted = {}
+    for function in FUNCTIONS:
+        name = f"{prefix}-{function.suffix}"
+        for spec in model.ALARMS["function"]:
+            wanted[f"{name}-{spec.name_suffix}"] = (spec, name, function.timeout)
+    watched = [("table", logical_id) for logical_id in TABLES] + [
+        ("queue" if QUEUES[logical_id] in {d.queue for d in model.DOMAINS} else "dead_letter", logical_id)
+        for logical_id in QUEUES
+    ]
+    for kind, logical_id in watched:
+        for spec in model.ALARMS.get(kind, []):
+            wanted[f"{physical(prefix, logical_id)}-{spec.name_suffix}"] = (spec, physical(prefix, logical_id), 0)
+    for spec in model.API_ALARMS:
+        wanted[f"{prefix}-{spec.name_suffix}"] = (spec, "API_ID", 0)
+    return wanted
+
+
+def test_every_function_is_released_through_its_alias(synth):
+    """A version per change, the alias the triggers invoke, and CodeDeploy moving it the stage's way,
+    rolling back when the function's errors alarm fires."""
+    config = synth["config"]
+    for prefix, template in synth["templates"].items():
+        functions = {
+            key: r["Properties"]["FunctionName"] for key, r in resources(template, "AWS::Lambda::Function").items()
+        }
+        groups = resources(template, "AWS::CodeDeploy::DeploymentGroup")
+        aliases = {
+            functions[a["Properties"]["FunctionName"]["Ref"]]: a
+            for a in resources(template, "AWS::Lambda::Alias").values()
+        }
+        assert set(aliases) == set(functions.values())
+        specs = {f"{prefix}-{f.suffix}": f for f in FUNCTIONS}
+        (errors,) = [spec for spec in model.ALARMS["function"] if spec.rollback]
+        (application,) = resources(template, "AWS::CodeDeploy::Application")
+        (role_id,) = {group["Properties"]["ServiceRoleArn"]["Fn::GetAtt"][0] for group in groups.values()}
+        for name, alias in aliases.items():
+            properties = alias["Properties"]
+            assert properties["Name"] == model.ALIAS, name
+            version = template["Resources"][properties["FunctionVersion"]["Fn::GetAtt"][0]]
+            assert version["Type"] == "AWS::Lambda::Version"
+            assert version["Properties"]["FunctionName"] == properties["FunctionName"], name
+            provisioned = config["provisioned_concurrency"] if specs[name].trigger.kind == "http" else 0
+            assert properties.get("ProvisionedConcurrencyConfig") == (
+                {"ProvisionedConcurrentExecutions": provisioned} if provisioned else None
+            ), name
+            update = alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
+            assert update["ApplicationName"] == {"Ref": application}, name
+            group = groups[update["DeploymentGroupName"]["Ref"]]["Properties"]
+            assert group["DeploymentConfigName"] == f"CodeDeployDefault.Lambda{config['release']}", name
+            assert group["DeploymentStyle"] == {
+                "DeploymentOption": "WITH_TRAFFIC_CONTROL",
+                "DeploymentType": "BLUE_GREEN",
+            }
+            assert group["AlarmConfiguration"] == {
+                "Alarms": [{"Name": f"{name}-{errors.name_suffix}"}],
+                "Enabled": True,
+            }
+            assert group["AutoRollbackConfiguration"] == {
+                "Enabled": True,
+                "Events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST", "DEPLOYMENT_STOP_ON_ALARM"],
+            }, name
+        for function in resources(template, "AWS::Lambda::Function").values():
+            reserved = function["Properties"].get("ReservedConcurrentExecutions")
+            assert reserved == config["reserved_concurrency"], function["Properties"]["FunctionName"]
+        # The release role: only CodeDeploy assumes it; it reads the stage's alarms and moves its aliases.
+        role = template["Resources"][role_id]["Properties"]
+        assert role["AssumeRolePolicyDocument"]["Statement"] == [
+            {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "codedeploy.amazonaws.com"}}
+        ]
+        assert "ManagedPolicyArns" not in role
+        statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+        arn = "arn:${AWS::Partition}:%s:" + model.REGION + ":${AWS::AccountId}:%s:" + prefix + "-*"
+        assert [(sorted(listed(s["Action"])), s["Resource"]["Fn::Join"]) for s in statements] == [
+            (["cloudwatch:DescribeAlarms"], sub_join(arn % ("cloudwatch", "alarm"))),
+            (
+                ["lambda:GetAlias", "lambda:GetProvisionedConcurrencyConfig", "lambda:UpdateAlias"],
+                sub_join(arn % ("lambda", "function")),
+            ),
+        ]
+
+
+def sub_join(text: str) -> list:
+    """How CDK writes a string holding ${AWS::...} tokens: an Fn::Join of its parts."""
+    parts = re.split(r"\$\{(AWS::[A-Za-z]+)\}", text)
+    return ["", [{"Ref": part} if index % 2 else part for index, part in enumerate(parts) if part]]
+
+
+def test_triggers_invoke_the_alias(synth):
+    for prefix, template in synth["templates"].items():
+        functions = resources(template, "AWS::Lambda::Function")
+        for permission in resources(template, "AWS::Lambda::Permission").values():
+            assert named(template, permission["Properties"]["FunctionName"]).endswith(f":{model.ALIAS}")
+        for schedule in resources(template, "AWS::Scheduler::Schedule").values():
+            target = schedule["Properties"]["Target"]
+            assert named(template, target["Arn"]).endswith(f":{model.ALIAS}")
+            # The schedule's role may invoke that alias only.
+            role = template["Resources"][target["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
+            (statement,) = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+            assert (statement["Action"], statement["Resource"]) == ("lambda:InvokeFunction", target["Arn"])
+        for mapping in resources(template, "AWS::Lambda::EventSourceMapping").values():
+            assert named(template, mapping["Properties"]["FunctionName"]).endswith(f":{model.ALIAS}")
+        assert functions, prefix
+
+
+def test_alarms_watch_what_the_model_says_and_notify_the_alarm_topic(synth):
+    config = synth["config"]
+    for prefix, template in synth["templates"].items():
+        alarms, wanted = alarms_by_name(template), wanted_alarms(prefix)
+        assert set(alarms) == set(wanted)
+        topic = {"Ref": topics(template)[f"{prefix}-alarms"]}
+        (api,) = resources(template, "AWS::ApiGatewayV2::Api")
+        for name, properties in alarms.items():
+            spec, watched, timeout = wanted[name]
+            assert {key: properties[key] for key in ("EvaluationPeriods", "DatapointsToAlarm")} == {
+                "EvaluationPeriods": 1,
+                "DatapointsToAlarm": 1,
+            }, name
+            assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", name
+            assert properties["TreatMissingData"] == "notBreaching", name
+            assert properties["AlarmActions"] == properties["OKActions"] == [topic], name
+            assert properties["Threshold"] == config[spec.threshold], name
+            dimensions = [{"Name": spec.dimension, "Value": {"Ref": api} if watched == "API_ID" else watched}]
+            metric = {"Namespace": spec.namespace, "MetricName": spec.metric, "Dimensions": dimensions}
+            if spec.math:
+                (duration, percent) = properties["Metrics"]
+                assert duration == {
+                    "Id": "duration",
+                    "MetricStat": {"Metric": metric, "Period": spec.period, "Stat": spec.statistic},
+                    "ReturnData": False,
+                }, name
+                assert percent == {
+                    "Id": "percent",
+                    "Expression": f"duration / ({timeout or config['function_timeout']} * 10)",
+                    "Label": "p99 duration, % of timeout",
+                    "ReturnData": True,
+                }, name
+                continue
+            statistic = "ExtendedStatistic" if spec.statistic.startswith("p") else "Statistic"
+            assert {key: properties.get(key) for key in [*metric, "Period", statistic]} == {
+                **metric,
+                "Period": spec.period,
+                statistic: spec.statistic,
+            }, name
+
+
+def test_function_alarms_are_beside_the_functions_and_the_others_with_the_data(synth):
+    for prefix, stacks in synth["stacks"].items():
+        root = set(alarms_by_name(stacks["root"]))
+        for domain in model.DOMAINS if model.DOMAIN_STACKS else []:
+            mine = {
+                f"{prefix}-{f.suffix}-{spec.name_suffix}" for f in domain.functions for spec in model.ALARMS["function"]
+            }
+            assert set(alarms_by_name(stacks[domain.stack_id])) == mine, domain.name
+            assert not root & mine, domain.name
+
+
+def test_alarm_topic_takes_the_stage_e_mail_and_budget_alerts(synth):
+    config = synth["config"]
+    for prefix, template in synth["templates"].items():
+        topic_id = topics(template)[f"{prefix}-alarms"]
+        subscriptions = [
+            s["Properties"]
+            for s in resources(template, "AWS::SNS::Subscription").values()
+            if s["Properties"]["TopicArn"] == {"Ref": topic_id}
+        ]
+        email = config["alarm_email"]
+        assert subscriptions == (
+            [{"Endpoint": email, "Protocol": "email", "TopicArn": {"Ref": topic_id}}] if email else []
+        )
+        allowed = [s for s in topic_policy(template, topic_id)["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+        assert allowed == [
+            {
+                "Action": "sns:Publish",
+                "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                "Effect": "Allow",
+                "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]},
+                "Resource": {"Ref": topic_id},
+                "Sid": "AlarmsAndBudgetsOfThisAccount",
+            }
+        ]
+
+
+def test_dashboard_is_the_model_dashboard(synth):
+    for prefix, template in synth["templates"].items():
+        (dashboard,) = resources(template, "AWS::CloudWatch::Dashboard").values()
+        assert dashboard["Properties"]["DashboardName"] == prefix
+        (api,) = resources(template, "AWS::ApiGatewayV2::Api")
+        separator, parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"]
+        assert {json.dumps(part) for part in parts if not isinstance(part, str)} == {json.dumps({"Ref": api})}
+        body = separator.join(part if isinstance(part, str) else "API_ID" for part in parts)
+        wanted = operations.DASHBOARD.read_text().strip()
+        wanted = wanted.replace("${stage}", synth["stage"]).replace("${region}", model.REGION)
+        assert json.loads(body) == json.loads(wanted.replace("${api}", "API_ID"))
+        assert "${" not in body
+
+
+def test_each_domain_saves_its_queries_beside_its_functions(synth):
+    for prefix, stacks in synth["stacks"].items():
+        template = synth["templates"][prefix]
+        queries = {
+            r["Properties"]["Name"]: r["Properties"] for r in resources(template, "AWS::Logs::QueryDefinition").values()
+        }
+        assert set(queries) == {f"{prefix}/{q.name_suffix}" for d in model.DOMAINS for q in d.queries}
+        for domain in model.DOMAINS:
+            log_groups = sorted(f"/aws/lambda/{prefix}-{f.suffix}" for f in domain.functions)
+            for query in domain.queries:
+                properties = queries[f"{prefix}/{query.name_suffix}"]
+                assert properties["QueryString"] == query.query
+                assert sorted(named(template, group) for group in properties["LogGroupNames"]) == log_groups
+            if model.DOMAIN_STACKS:
+                names = {
+                    r["Properties"]["Name"]
+                    for r in resources(stacks[domain.stack_id], "AWS::Logs::QueryDefinition").values()
+                }
+                assert names == {f"{prefix}/{q.name_suffix}" for q in domain.queries}, domain.name
+
+
+def test_budget_counts_the_stage_tag_and_alerts_the_topic(synth):
+    config = synth["config"]
+    for prefix, template in synth["templates"].items():
+        (budget,) = resources(template, "AWS::Budgets::Budget").values()
+        topic = {"Ref": topics(template)[f"{prefix}-alarms"]}
+        assert budget["Properties"]["Budget"] == {
+            "BudgetName": prefix,
+            "BudgetType": "COST",
+            "TimeUnit": "MONTHLY",
+            "BudgetLimit": {"Amount": config["budget_monthly_usd"], "Unit": "USD"},
+            "CostFilters": {"TagKeyValue": [f"user:budget${prefix}"]},
+        }
+        assert budget["Properties"]["NotificationsWithSubscribers"] == [
+            {
+                "Notification": {
+                    "NotificationType": kind,
+                    "ComparisonOperator": "GREATER_THAN",
+                    "Threshold": config[key],
+                    "ThresholdType": "PERCENTAGE",
+                },
+                "Subscribers": [{"SubscriptionType": "SNS", "Address": topic}],
+            }
+            for kind, key in (("ACTUAL", "budget_alert_percent"), ("FORECASTED", "budget_forecast_percent"))
+        ]
+        # What the budget counts: every resource that takes tags carries the stage's.
+        for kind in ("AWS::Lambda::Function", "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::CloudWatch::Alarm"):
+            for key, resource in resources(template, kind).items():
+                assert {"Key": "budget", "Value": prefix} in resource["Properties"]["Tags"], key
+
+
+def test_concurrency_release_and_e_mail_come_from_the_stage_config(tmp_path):
+    """Values the rendered configs leave at their defaults (no reservation, no provisioned instances, no
+    e-mail) reach the resources when a team sets them: built for one domain, without a synth."""
+    stage = dataclasses.replace(
+        settings.load(CONFIGS[0]),
+        reserved_concurrency=5,
+        provisioned_concurrency=2,
+        queue_max_concurrency=7,
+        alarm_email="ops@example.com",
+        release="Linear10PercentEvery3Minutes",
+    )
+    layer = tmp_path / "layer.zip"
+    zipfile.ZipFile(layer, "w").close()
+    stack = Stack(App(), "Probe", env=Environment(region=model.REGION))
+    shared = SharedInfra(stack, "Shared", settings=stage, layer_zip=layer)
+    code = dict.fromkeys(cdk_app.ARTIFACTS, layer)
+    domain = DomainService(stack, "Domain", spec=model.DOMAINS[0], settings=stage, shared=shared, code=code)
+    for spec in model.DOMAINS[0].functions:
+        built = domain.functions[spec.logical_id]
+        assert built.function.node.default_child.reserved_concurrent_executions == 5
+        provisioned = built.alias.node.default_child.provisioned_concurrency_config
+        if spec.trigger.kind == "http":
+            assert provisioned.provisioned_concurrent_executions == 2
+        else:
+            assert provisioned is None
+        (group,) = [c for c in built.node.find_all() if isinstance(c, codedeploy.CfnDeploymentGroup)]
+        assert stack.resolve(group.deployment_config_name) == "CodeDeployDefault.LambdaLinear10PercentEvery3Minutes"
+        mappings = [c for c in built.node.find_all() if isinstance(c, lambda_.CfnEventSourceMapping)]
+        assert [m.scaling_config.maximum_concurrency for m in mappings] == ([7] if spec.trigger.kind == "queue" else [])
+    (subscription,) = [c for c in shared.node.find_all() if isinstance(c, sns.CfnSubscription)]
+    assert (subscription.protocol, subscription.endpoint) == ("email", "ops@example.com")

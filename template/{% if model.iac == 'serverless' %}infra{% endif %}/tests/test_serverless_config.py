@@ -33,7 +33,18 @@ DATA_VARIABLES = {"DATABASE_URL", "CACHE_URL"}  # the functions that reach postg
 # ${file(../config/${sls:stage}.json):key}, and the stage guard's ${opt:stage, '<first>'} form
 # The public routes are an answer of the template: `copier update --data 'public_routes=[...]'` changes them.
 ANSWERS = yaml.safe_load((INFRA.parent / ".copier-answers.yml").read_text())
-CONFIG_KEY = re.compile(r"\$\{file\(\.\./config/\$\{(?:sls:stage|opt:stage[^}]*)\}\.json\):(\w+)\}")
+# (", null" when the key may be null: the framework refuses a null value otherwise)
+CONFIG_KEY = re.compile(r"\$\{file\(\.\./config/\$\{(?:sls:stage|opt:stage[^}]*)\}\.json\):(\w+)(?:, null)?\}")
+# The settings of what only queues have: read when the service has queues.
+QUEUE_KEYS = {"queue_max_concurrency", "alarm_queue_age_seconds", "alarm_dead_letter_messages"}
+ALARM_TOPIC = "AlarmTopic"  # every alarm and the budget notify it
+ROLLBACK_EVENTS = ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"]
+# The predefined CodeDeploy configurations a stage's "release" may name (after CodeDeployDefault.Lambda)
+RELEASES = (
+    {"AllAtOnce"}
+    | {f"Canary10Percent{m}Minutes" for m in (5, 10, 15, 30)}
+    | {f"Linear10PercentEvery{m}Minute{'s' if m > 1 else ''}" for m in (1, 2, 3, 10)}
+)
 # The account `make dev`'s emulator (moto) runs in: local bucket names end in it, as deployed ones end in theirs.
 LOCAL_ACCOUNT = "123456789012"
 
@@ -48,11 +59,15 @@ def resources(service) -> dict:
     return service["resources"]["Resources"]
 
 
-def test_every_config_key_is_read_and_every_read_key_exists():
+def test_every_config_key_is_read_and_every_read_key_exists(resources):
     referenced = set(CONFIG_KEY.findall(SOURCE))
     assert referenced, "serverless.yml reads no config/<stage>.json key"
+    queues = _of_type(resources, "AWS::SQS::Queue")
     for path in CONFIGS:
-        assert set(json.loads(path.read_text())) == referenced, path.name
+        keys = set(json.loads(path.read_text()))
+        assert referenced <= keys, f"{path.name} lacks {sorted(referenced - keys)}"
+        unread = keys - referenced
+        assert unread == (set() if queues else QUEUE_KEYS & keys), f"{path.name}: {sorted(unread)} not read"
 
 
 def test_each_config_names_its_stage_and_every_stage_has_params(service):
@@ -338,8 +353,9 @@ def test_each_subscriber_rule_targets_its_function_only(service, resources):
 
 
 def test_only_the_notify_rule_may_publish_to_the_topic(resources):
-    topics = _of_type(resources, "AWS::SNS::Topic")
-    assert not _of_type(resources, "AWS::SNS::Subscription"), "subscriptions are the team's, not the template's"
+    topics = {k: t for k, t in _of_type(resources, "AWS::SNS::Topic").items() if k != ALARM_TOPIC}
+    subscriptions = _of_type(resources, "AWS::SNS::Subscription").values()
+    assert all(s["TopicArn"] == _ref(ALARM_TOPIC) for s in subscriptions), "the events' subscriptions are the team's"
     rules = _of_type(resources, "AWS::Events::Rule")
     for topic in topics:
         (rule,) = [key for key, rule in rules.items() if rule["Targets"][0]["Arn"] == {"Ref": topic}]
@@ -567,3 +583,208 @@ def test_the_cache_is_serverless_redis_with_usage_limits(service, resources):
     # The variable `make dev` sets to its local redis-server; TLS only in AWS.
     cache_variable = getattr(env, "CACHE", "")
     assert variables == ({cache_variable: "rediss://${Cache.Endpoint.Address}:6379"} if caches else {})
+
+
+# Releases, alarms, the dashboard, saved queries and the budget (every stage).
+
+
+def _config(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def _setting(key: str) -> str:
+    """How serverless.yml reads one key of config/<stage>.json."""
+    return "${file(../config/${sls:stage}.json):" + key + "}"
+
+
+def _alarms(resources: dict) -> dict:
+    return _of_type(resources, "AWS::CloudWatch::Alarm")
+
+
+def test_the_releases_plugin_runs_before_the_domain_stacks_split(service):
+    plugins = service["plugins"]
+    assert "./releases" in plugins
+    if "./domain-stacks" in plugins:  # the aliases must exist when their domain's resources move
+        assert plugins.index("./releases") < plugins.index("./domain-stacks")
+    assert service["provider"]["versionFunctions"] is True, "an alias needs a version to point at"
+    releases = service["custom"]["releases"]
+    assert releases["alias"] == "live"
+    assert releases["provisionedConcurrency"] == _setting("provisioned_concurrency")
+    for path in CONFIGS:
+        assert _config(path)["release"] in RELEASES, path.name
+
+
+def test_every_function_has_a_deployment_group_that_rolls_back_on_its_errors_alarm(service, resources):
+    alarms = _alarms(resources)
+    groups = _of_type(resources, "AWS::CodeDeploy::DeploymentGroup")
+    assert set(groups) == {f"{key}DeploymentGroup" for key in service["functions"]}
+    (application,) = _of_type(resources, "AWS::CodeDeploy::Application").values()
+    assert application["ComputePlatform"] == "Lambda"
+    for key, group in groups.items():
+        function = key.removesuffix("DeploymentGroup")
+        assert group["ApplicationName"] == _ref("CodeDeployApplication"), key
+        assert group["DeploymentConfigName"] == "CodeDeployDefault.Lambda" + _setting("release"), key
+        assert group["DeploymentStyle"] == {"DeploymentType": "BLUE_GREEN", "DeploymentOption": "WITH_TRAFFIC_CONTROL"}
+        assert group["AutoRollbackConfiguration"] == {"Enabled": True, "Events": ROLLBACK_EVENTS}, key
+        assert group["AlarmConfiguration"]["Enabled"] is True, key
+        (watched,) = group["AlarmConfiguration"]["Alarms"]
+        errors = alarms[watched["Name"]["Ref"]]
+        assert errors["MetricName"] == "Errors", f"{key} rolls back on {watched}, not its errors alarm"
+        assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": _ref(f"{function}LambdaFunction")}]
+
+
+def test_codedeploy_may_only_move_this_stages_aliases(resources):
+    role = resources["CodeDeployRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "codedeploy.amazonaws.com"}
+    assert "ManagedPolicyArns" not in role, "the managed CodeDeploy policies reach every function"
+    statements = {tuple(s["Action"]): s["Resource"]["Fn::Sub"] for s in _statements(resources["CodeDeployRole"])}
+    here = "arn:${AWS::Partition}:%s:${AWS::Region}:${AWS::AccountId}:%s:${self:service}-${sls:stage}-*"
+    assert statements == {
+        ("lambda:GetAlias", "lambda:UpdateAlias", "lambda:GetProvisionedConcurrencyConfig"): here
+        % ("lambda", "function"),
+        ("cloudwatch:DescribeAlarms",): here % ("cloudwatch", "alarm"),
+    }
+
+
+def test_concurrency_comes_from_the_stage_config(service):
+    for key, function in service["functions"].items():
+        assert function["reservedConcurrency"] == _setting("reserved_concurrency")[:-1] + ", null}", key
+        for event in function.get("events", []):
+            if "sqs" in event:
+                assert event["sqs"]["maximumConcurrency"] == _setting("queue_max_concurrency"), key
+
+
+def test_schedules_invoke_the_alias(resources):
+    for key, schedule in _of_type(resources, "AWS::Scheduler::Schedule").items():
+        function = key.removesuffix("Schedule")
+        assert schedule["Target"]["Arn"] == _ref(f"{function}LambdaAlias"), key
+        (statement,) = _statements(resources[f"{key}Role"])
+        assert (statement["Action"], statement["Resource"]) == (
+            ["lambda:InvokeFunction"],
+            _ref(f"{function}LambdaAlias"),
+        )
+
+
+def _dimension(alarm: dict) -> dict:
+    metric = alarm["Metrics"][0]["MetricStat"]["Metric"] if "Metrics" in alarm else alarm
+    (dimension,) = metric["Dimensions"]
+    return dimension
+
+
+def test_every_function_queue_table_and_the_api_has_its_alarms(service, resources):
+    alarms = _alarms(resources)
+    watched: dict[str, list[str]] = {}
+    for alarm in alarms.values():
+        metric = alarm["Metrics"][0]["MetricStat"]["Metric"] if "Metrics" in alarm else alarm
+        value = _dimension(alarm)["Value"]
+        target = value.get("Ref") or value["Fn::GetAtt"][0]
+        watched.setdefault(target, []).append(metric["MetricName"])
+    for key in service["functions"]:
+        assert sorted(watched.pop(f"{key}LambdaFunction")) == ["Duration", "Errors", "Throttles"], key
+    queues = _of_type(resources, "AWS::SQS::Queue")
+    dead_letters = {
+        q["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0] for q in queues.values() if "RedrivePolicy" in q
+    }
+    for key in queues:
+        # A work queue alarms on the age of its oldest message, a dead-letter queue on any message in it.
+        metric = "ApproximateNumberOfMessagesVisible" if key in dead_letters else "ApproximateAgeOfOldestMessage"
+        assert watched.pop(key) == [metric], key
+    for key in _of_type(resources, "AWS::DynamoDB::Table"):
+        assert sorted(watched.pop(key)) == ["ReadThrottleEvents", "WriteThrottleEvents"], key
+    assert sorted(watched.pop("HttpApi")) == ["5xx", "Latency"]
+    assert not watched, f"alarms on nothing expected: {watched}"
+
+
+def test_alarms_notify_the_topic_once_and_read_their_threshold_from_the_config(resources):
+    names = [alarm["AlarmName"] for alarm in _alarms(resources).values()]
+    assert len(set(names)) == len(names)
+    keys = set(_config(CONFIGS[0]))
+    for key, alarm in _alarms(resources).items():
+        assert alarm["AlarmName"].startswith("${self:service}-${sls:stage}-"), key
+        threshold = CONFIG_KEY.fullmatch(alarm["Threshold"])
+        assert threshold and threshold[1] in keys and threshold[1].startswith("alarm_"), key
+        assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (1, 1), key
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", key
+        assert alarm["TreatMissingData"] == "notBreaching", key
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [_ref(ALARM_TOPIC)], key
+        if "Metrics" not in alarm:
+            assert ("Statistic" in alarm) != ("ExtendedStatistic" in alarm), key
+
+
+def test_the_duration_alarm_is_p99_as_a_percentage_of_the_timeout(service, resources):
+    for key, function in service["functions"].items():
+        alarm = _alarms(resources)[f"{key}DurationAlarm"]
+        duration, percent = alarm["Metrics"]
+        assert (duration["Id"], duration["ReturnData"], duration["MetricStat"]["Stat"]) == ("duration", False, "p99")
+        timeout = function.get("timeout", service["provider"]["timeout"])
+        assert percent["Expression"] == f"duration / ({timeout} * 10)", key
+        assert percent["ReturnData"] is True, key
+
+
+def test_the_alarm_topic_mails_only_a_configured_address_and_takes_budget_notices(resources):
+    subscriptions = _of_type(resources, "AWS::SNS::Subscription")
+    (email,) = [key for key, s in subscriptions.items() if s["TopicArn"] == _ref(ALARM_TOPIC)]
+    assert resources[email]["Condition"] == "AlarmEmail"
+    assert subscriptions[email]["Endpoint"] == _setting("alarm_email")
+    condition = {"Fn::Not": [{"Fn::Equals": [_setting("alarm_email"), ""]}]}
+    assert yaml.safe_load(SOURCE)["resources"]["Conditions"]["AlarmEmail"] == condition
+    policies = _of_type(resources, "AWS::SNS::TopicPolicy").values()
+    (policy,) = [p for p in policies if p["Topics"] == [_ref(ALARM_TOPIC)]]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]}
+    assert (statement["Effect"], statement["Action"], statement["Resource"]) == (
+        "Allow",
+        "sns:Publish",
+        _ref(ALARM_TOPIC),
+    )
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": _ref("AWS::AccountId")}}
+
+
+def test_the_budget_watches_the_stages_tag(service, resources):
+    assert service["provider"]["stackTags"]["budget"] == "${self:service}-${sls:stage}"
+    (budget,) = _of_type(resources, "AWS::Budgets::Budget").values()
+    spec = budget["Budget"]
+    assert (spec["BudgetName"], spec["BudgetType"], spec["TimeUnit"]) == (
+        "${self:service}-${sls:stage}",
+        "COST",
+        "MONTHLY",
+    )
+    assert spec["BudgetLimit"] == {"Amount": _setting("budget_monthly_usd"), "Unit": "USD"}
+    tag = {"Fn::Join": ["", ["user:budget$", "${self:service}-${sls:stage}"]]}
+    assert spec["CostFilters"] == {"TagKeyValue": [tag]}
+    notices = [
+        (n["Notification"]["NotificationType"], n["Notification"]["Threshold"], n["Notification"]["ThresholdType"])
+        for n in budget["NotificationsWithSubscribers"]
+    ]
+    assert notices == [
+        ("ACTUAL", _setting("budget_alert_percent"), "PERCENTAGE"),
+        ("FORECASTED", _setting("budget_forecast_percent"), "PERCENTAGE"),
+    ]
+    for notification in budget["NotificationsWithSubscribers"]:
+        assert notification["Subscribers"] == [{"SubscriptionType": "SNS", "Address": _ref(ALARM_TOPIC)}]
+
+
+def test_the_dashboard_charts_every_function_and_the_api(service, resources):
+    (dashboard,) = _of_type(resources, "AWS::CloudWatch::Dashboard").values()
+    assert dashboard["DashboardName"] == "${self:service}-${sls:stage}"
+    text = dashboard["DashboardBody"]["Fn::Sub"]
+    # Only the stage (resolved while packaging), the region and the API's id are substituted.
+    assert set(re.findall(r"\$\{[^}]*\}", text)) == {"${sls:stage}", "${AWS::Region}", "${HttpApi}"}
+    body = json.loads(text)
+    charted = {m[3] for w in body["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]}
+    functions = {f["name"].replace("${self:service}", service["service"]) for f in service["functions"].values()}
+    assert functions <= charted, f"not on the dashboard: {sorted(functions - charted)}"
+    assert "${HttpApi}" in charted
+
+
+def test_each_domain_saves_its_queries_over_its_own_log_groups(service, resources):
+    queries = _of_type(resources, "AWS::Logs::QueryDefinition")
+    assert queries
+    for key, query in queries.items():
+        assert query["Name"].startswith("${self:service}-${sls:stage}/"), key
+        groups = [group["Ref"].removesuffix("LogGroup") for group in query["LogGroupNames"]]
+        assert groups and set(groups) <= set(service["functions"]), key
+        # One domain's functions: their handlers share the domain's package.
+        packages = {service["functions"][g]["handler"].rsplit(".", 2)[0] for g in groups}
+        assert len(packages) == 1, f"{key} reads several domains' logs: {packages}"

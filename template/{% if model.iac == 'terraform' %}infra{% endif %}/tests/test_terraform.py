@@ -129,6 +129,9 @@ def test_every_config_key_is_a_declared_variable(path, variables):
     assert set(config) == set(variables), "-var-file=../config/<stage>.json must set every variable"
     for key, value in config.items():
         declared = re.search(r"^\s*type\s*=\s*(\w+)", variables[key], re.M)[1]
+        if value is None:  # null ("not set") only where the variable says it may be
+            assert re.search(r"^\s*nullable\s*=\s*true$", variables[key], re.M), f"{path.name}: {key} may not be null"
+            continue
         assert isinstance(value, TYPES[declared]), f"{path.name}: {key} is not a {declared}"
         assert declared == "bool" or not isinstance(value, bool), f"{path.name}: {key} is not a {declared}"
         # The validations that list their allowed values accept this stage's value.
@@ -265,22 +268,24 @@ def test_each_subscriber_rule_invokes_only_its_function(domain_module):
     assert {"for_each = local.subscribers", "event_bus_name = local.resources[each.value.events.bus].name"} <= rule
     assert 'name = "${var.prefix}-${each.value.suffix}"' in rule  # named like its function
     target = _lines(_resource(domain_module, "aws_cloudwatch_event_target", "subscriber"))
-    assert {"for_each = local.subscribers", "arn = module.function[each.key].arn"} <= target
+    assert {"for_each = local.subscribers", "arn = module.function[each.key].alias_arn"} <= target
     assert {"maximum_retry_attempts = 4", "maximum_event_age_in_seconds = 3600"} <= target
     permission = _lines(_resource(domain_module, "aws_lambda_permission", "events"))
     assert {'principal = "events.amazonaws.com"', "function_name = module.function[each.key].name"} <= permission
+    assert "qualifier = module.function[each.key].alias" in permission  # the alias the rule invokes
     assert "source_arn = aws_cloudwatch_event_rule.subscriber[each.key].arn" in permission
 
 
 def test_only_the_notify_rule_publishes_to_the_topic(source):
-    if 'resource "aws_sns_topic"' not in source:
+    if 'resource "aws_sns_topic" "notifications"' not in source:
         return
     target = _lines(_resource(source, "aws_cloudwatch_event_target", "notify"))
     assert "arn = aws_sns_topic.notifications.arn" in target
     policy = _lines(_resource(source, "aws_iam_policy_document", "notifications", block="data"))
     assert {'actions = ["sns:Publish"]', 'identifiers = ["events.amazonaws.com"]'} <= policy
     assert {'variable = "aws:SourceArn"', "values = [aws_cloudwatch_event_rule.notify.arn]"} <= policy
-    assert 'resource "aws_sns_topic_subscription"' not in source  # teams add their own
+    subscriptions = re.findall(r'^resource "aws_sns_topic_subscription" "\w+" \{\n(.*?)^\}', source, re.M | re.S)
+    assert not [body for body in subscriptions if "aws_sns_topic.notifications" in body]  # teams add their own
 
 
 def test_no_secret_value_is_in_the_configuration(source):
@@ -416,3 +421,132 @@ def test_the_cache_is_private_and_bounded(source):
     assert "security_group_ids = [aws_security_group.cache.id]" in cache
     assert {"maximum = 5", 'unit = "GB"', "maximum = 5000"} <= cache  # data and ECPU limits cap the bill
     assert not re.search(r'\{ resource = "cache"', source), "the cache is reached through its security group"
+
+
+@pytest.fixture(scope="module")
+def function_module() -> str:
+    return (INFRA / "modules" / "function" / "main.tf").read_text()
+
+
+def _alarm_blocks(text: str) -> dict[str, set[str]]:
+    """Each `aws_cloudwatch_metric_alarm` resource of ``text``: name -> its lines."""
+    found = re.findall(r'^resource "aws_cloudwatch_metric_alarm" "(\w+)" \{\n(.*?)^\}', text, re.M | re.S)
+    return {name: _lines(body) for name, body in found}
+
+
+def test_every_trigger_invokes_the_live_alias(source, domain_module, function_module):
+    """Routes, queue mappings, rules and schedules invoke the alias a release moves, never the
+    function itself (which would always run the newest version, outside any release)."""
+    alias = _lines(_resource(function_module, "aws_lambda_alias", "live"))
+    assert 'name = "live"' in alias and "function_version = aws_lambda_function.this.version" in alias
+    assert "ignore_changes = [function_version, routing_config]" in alias  # CodeDeploy owns them
+    assert "publish = true" in _lines(_resource(function_module, "aws_lambda_function", "this"))
+    integration = _lines(_resource(domain_module, "aws_apigatewayv2_integration", "this"))
+    assert "integration_uri = module.function[each.key].alias_invoke_arn" in integration
+    mapping = _lines(_resource(domain_module, "aws_lambda_event_source_mapping", "queue"))
+    assert "function_name = module.function[each.key].alias_arn" in mapping
+    for name in ("api", "events"):
+        permission = _lines(_resource(domain_module, "aws_lambda_permission", name))
+        assert "qualifier = module.function[each.key].alias" in permission, name
+    schedule = _lines(_resource(source, "aws_scheduler_schedule", "admin_job"))
+    assert "arn = module.admin_job[each.key].alias_arn" in schedule
+    invoke = _lines(_resource(source, "aws_iam_policy_document", "scheduler_invoke", block="data"))
+    assert "resources = [module.admin_job[each.key].alias_arn]" in invoke
+    # Nothing else points a trigger at the unqualified function.
+    for text in (source, domain_module):
+        assert not re.search(r"module\.(function\[each\.key\]|admin_job\[each\.key\])\.(arn|invoke_arn)\b", text)
+
+
+def test_every_function_is_released_by_codedeploy_with_rollback(source, function_module):
+    group = _lines(_resource(function_module, "aws_codedeploy_deployment_group", "this"))
+    assert {"deployment_group_name = var.name", "deployment_config_name = var.settings.release.config"} <= group
+    assert {'deployment_type = "BLUE_GREEN"', 'deployment_option = "WITH_TRAFFIC_CONTROL"'} <= group
+    assert 'events = ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"]' in group
+    assert 'alarms = [aws_cloudwatch_metric_alarm.this["errors"].alarm_name]' in group  # its own errors alarm
+    assert group.issuperset({"enabled = true"})
+    assert 'config = "CodeDeployDefault.Lambda${var.release}"' in _lines(source)
+    app = _lines(_resource(source, "aws_codedeploy_app", "functions"))
+    assert 'compute_platform = "Lambda"' in app
+    trust = _lines(_resource(source, "aws_iam_policy_document", "codedeploy_assume", block="data"))
+    assert 'identifiers = ["codedeploy.amazonaws.com"]' in trust and 'variable = "aws:SourceAccount"' in trust
+    # make deploy releases what the apply published, and fails with the release.
+    deploy = re.search(r"^deploy:.*?\n((?:\t.*\n)+)", (INFRA / "tasks.mk").read_text(), re.M)[1]
+    steps = [line.strip() for line in deploy.splitlines() if not line.strip().startswith("@")]
+    apply = next(i for i, line in enumerate(steps) if " apply " in line)
+    assert steps[apply + 1] == "$(TF) output -json releases | $(UV) run python infra/release.py"
+
+
+def test_concurrency_comes_from_the_stage_config(source, domain_module, function_module):
+    function = _lines(_resource(function_module, "aws_lambda_function", "this"))
+    assert "reserved_concurrent_executions = var.settings.reserved_concurrency" in function
+    assert "reserved_concurrency = var.reserved_concurrency" in _lines(source)
+    provisioned = _lines(_resource(function_module, "aws_lambda_provisioned_concurrency_config", "live"))
+    assert {"count = var.provisioned_concurrency > 0 ? 1 : 0", "qualifier = aws_lambda_alias.live.name"} <= provisioned
+    # Only HTTP functions (a route) keep warm environments.
+    assert "provisioned_concurrency = each.value.route != null ? var.settings.provisioned_concurrency : 0" in _lines(
+        domain_module
+    )
+    mapping = _lines(_resource(domain_module, "aws_lambda_event_source_mapping", "queue"))
+    assert "maximum_concurrency = var.settings.queue_max_concurrency" in mapping
+
+
+def test_every_alarm_notifies_the_topic_at_a_configured_threshold(source, function_module, variables, queues):
+    alarms = {**_alarm_blocks(source), **{f"function.{k}": v for k, v in _alarm_blocks(function_module).items()}}
+    assert set(alarms) >= {"this", "function.this", "function.duration"}
+    for name, lines in alarms.items():
+        assert {"evaluation_periods = 1", "datapoints_to_alarm = 1"} <= lines, name
+        assert 'comparison_operator = "GreaterThanOrEqualToThreshold"' in lines, name
+        assert 'treat_missing_data = "notBreaching"' in lines, name
+        topic = "aws_sns_topic.alarms.arn" if not name.startswith("function.") else "var.settings.alarm_topic_arn"
+        assert {f"alarm_actions = [{topic}]", f"ok_actions = [{topic}]"} <= lines, name
+    # Thresholds are config keys: each alarm_* key is some alarm's threshold (not the address; the
+    # queue keys only with queues).
+    per_function = set(re.findall(r"threshold\s*=\s*var\.settings\.thresholds\.(alarm_\w+)", function_module))
+    passed = set(re.findall(r"^\s*(alarm_\w+)\s*= var\.\1$", _objects(source)["thresholds"], re.M))
+    assert per_function <= passed, "main.tf passes every threshold the function alarms read"
+    used = per_function | set(re.findall(r"threshold\s*=\s*var\.(alarm_\w+)", source))
+    unused = {"alarm_email"} | (set() if queues else {"alarm_queue_age_seconds", "alarm_dead_letter_messages"})
+    assert used == {key for key in variables if key.startswith("alarm_")} - unused
+    duration = alarms["function.duration"]
+    assert 'expression = "duration / (${var.timeout} * 10)"' in duration  # p99 ms as a % of the timeout
+    assert {'stat = "p99"', "return_data = false", "return_data = true"} <= duration
+
+
+def test_the_alarm_topic_takes_budgets_and_an_optional_address(source):
+    subscription = _lines(_resource(source, "aws_sns_topic_subscription", "alarm_email"))
+    assert {'count = var.alarm_email == "" ? 0 : 1', 'protocol = "email"', "endpoint = var.alarm_email"} <= subscription
+    policy = _lines(_resource(source, "aws_iam_policy_document", "alarms", block="data"))
+    assert {'actions = ["sns:Publish"]', 'identifiers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]'} <= policy
+    assert 'variable = "aws:SourceAccount"' in policy
+    assert 'name = "${local.prefix}-alarms"' in _lines(_resource(source, "aws_sns_topic", "alarms"))
+
+
+def test_the_budget_counts_what_carries_the_stage_tag(source, slug):
+    budget = _resource(source, "aws_budgets_budget", "stage")
+    lines = _lines(budget)
+    assert {'budget_type = "COST"', 'time_unit = "MONTHLY"', "limit_amount = var.budget_monthly_usd"} <= lines
+    assert 'values = [format("user:budget$%s", local.prefix)]' in lines
+    assert re.search(rf'^\s*budget\s*=\s*"{re.escape(slug)}-\$\{{var\.stage\}}"', source, re.M)  # default_tags
+    notifications = re.findall(r"^  notification \{\n(.*?)^  \}", budget, re.M | re.S)
+    kinds = {(_attribute(n, "notification_type"), re.search(r"threshold\s*=\s*(\S+)", n)[1]) for n in notifications}
+    assert kinds == {("ACTUAL", "var.budget_alert_percent"), ("FORECASTED", "var.budget_forecast_percent")}
+    assert all("subscriber_sns_topic_arns = [aws_sns_topic.alarms.arn]" in _lines(n) for n in notifications)
+
+
+def test_the_dashboard_shows_every_function(functions, slug):
+    """The body is JSON once templatefile() fills in the stage and the API id; it charts every
+    function of main.tf, by its physical name."""
+    template = (INFRA / "dashboard.json.tftpl").read_text()
+    assert set(re.findall(r"[$%]\{([^}]*)\}", template)) == {"stage", "api_id"}
+    body = json.loads(template.replace("${stage}", "dev").replace("${api_id}", "abc123"))
+    charted = {metric[3] for widget in body["widgets"] for metric in widget.get("properties", {}).get("metrics", [])}
+    names = {f"{slug}-dev-{_attribute(body, 'suffix')}" for body in functions.values()}
+    assert names <= charted
+    assert "abc123" in charted
+
+
+def test_each_domain_saves_its_queries(domain_module):
+    queries = _objects(domain_module)["queries"]
+    assert len(re.findall(r'^\s*"[\w-]+"\s*=\s*"', queries, re.M)) >= 4
+    definition = _lines(_resource(domain_module, "aws_cloudwatch_query_definition", "this"))
+    assert "log_group_names = [for function in module.function : function.log_group]" in definition

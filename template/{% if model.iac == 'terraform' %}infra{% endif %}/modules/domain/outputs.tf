@@ -29,3 +29,14 @@ output "functions" {
   description = "Function key -> deployed function name"
   value       = { for key, function in module.function : key => function.name }
 }
+
+output "releases" {
+  description = "Function name -> what `make deploy` needs to release it (see release.py)"
+  value = {
+    for function in module.function : function.name => {
+      group   = function.deployment_group
+      alias   = function.alias
+      version = function.version
+    }
+  }
+}

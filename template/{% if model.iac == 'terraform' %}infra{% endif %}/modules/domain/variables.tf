@@ -83,16 +83,26 @@ variable "timeout" {
 }
 
 variable "settings" {
-  description = "What every function of the stage shares (see modules/function)"
+  description = "What every function of the stage shares (see modules/function), the warm environments of each HTTP function and the most concurrent batches per queue"
   type = object({
-    runtime            = string
-    architecture       = string
-    memory_size        = number
-    tracing            = bool
-    layer_arn          = string
-    log_retention_days = number
-    code_dir           = string
-    environment        = map(string)
+    runtime              = string
+    architecture         = string
+    memory_size          = number
+    tracing              = bool
+    layer_arn            = string
+    log_retention_days   = number
+    code_dir             = string
+    environment          = map(string)
+    reserved_concurrency = number
+    alarm_topic_arn      = string
+    thresholds           = map(number)
+    release = object({
+      app      = string
+      config   = string
+      role_arn = string
+    })
+    provisioned_concurrency = number
+    queue_max_concurrency   = number
   })
 }
 

@@ -46,16 +46,30 @@ variable "network" {
   default = null
 }
 
+variable "provisioned_concurrency" {
+  description = "Warm environments kept on the live alias (HTTP functions, when the stage sets them); 0: none"
+  type        = number
+  default     = 0
+}
+
 variable "settings" {
-  description = "What every function of the stage shares"
+  description = "What every function of the stage shares: runtime settings, reserved concurrency, its alarms' topic and thresholds (config keys), and how CodeDeploy releases it"
   type = object({
-    runtime            = string
-    architecture       = string
-    memory_size        = number
-    tracing            = bool
-    layer_arn          = string
-    log_retention_days = number
-    code_dir           = string
-    environment        = map(string)
+    runtime              = string
+    architecture         = string
+    memory_size          = number
+    tracing              = bool
+    layer_arn            = string
+    log_retention_days   = number
+    code_dir             = string
+    environment          = map(string)
+    reserved_concurrency = number # null: none reserved
+    alarm_topic_arn      = string
+    thresholds           = map(number)
+    release = object({
+      app      = string # the stage's CodeDeploy application
+      config   = string # CodeDeployDefault.Lambda<release>
+      role_arn = string
+    })
   })
 }
