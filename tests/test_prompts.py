@@ -134,7 +134,7 @@ BAD_ANSWERS = [
     ),
     (
         {"iac": "cdk", "domain_stacks": False, "domains": [f"d{i}" for i in range(15)]},
-        "One stack for 15 domains with these services would hold about 1038 CloudFormation resources "
+        "One stack for 15 domains with these services would hold about 1037 CloudFormation resources "
         "(a stack allows 500; 450 leaves room for your own). Answer domain_stacks=true",
     ),
 ]

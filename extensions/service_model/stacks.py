@@ -52,11 +52,12 @@ ONE_STACK_RESOURCES: dict[str, dict[str, tuple[int, int]]] = {
 SHARED_NETWORK_RESOURCES = 8
 
 
-# tool -> (per function, per stack): what releasing through CodeDeploy adds. SAM: a version, the
-# alias and a deployment group per function; a CodeDeploy application and its role per stack.
-RELEASE_RESOURCES: dict[str, tuple[int, int]] = {"sam": (3, 2), "cdk": (3, 2), "serverless": (3, 2)}
-# The alarm topic, its e-mail subscription and policy, the dashboard and the budget.
-STAGE_OPERATIONS_RESOURCES = 5
+# tool -> (per function, per stack): what releases and the stage's operations add besides the
+# alarms and queries. Per function: a version, the alias and a deployment group. Per stack: a
+# CodeDeploy application and its role, the alarm topic and its policy, the dashboard, the budget
+# and, where the tool declares it under a condition (SAM, Serverless), the e-mail subscription;
+# CDK adds the subscription only when the stage config names an address.
+OPERATIONS_RESOURCES: dict[str, tuple[int, int]] = {"sam": (3, 7), "cdk": (3, 6), "serverless": (3, 7)}
 
 
 def one_stack_resources(iac: str, services: tuple[str, ...] | list[str], domains: int) -> int:
@@ -74,16 +75,10 @@ def one_stack_resources(iac: str, services: tuple[str, ...] | list[str], domains
 
 def operations_resources(iac: str, service) -> int:
     """What releases, alarms, saved queries, the dashboard and the budget add to one stack."""
-    if iac not in RELEASE_RESOURCES:
+    if iac not in OPERATIONS_RESOURCES:
         return 0
-    per_function, per_stack = RELEASE_RESOURCES[iac]
-    return (
-        per_function * len(service.functions)
-        + per_stack
-        + len(service.alarms)
-        + len(service.queries)
-        + STAGE_OPERATIONS_RESOURCES
-    )
+    per_function, per_stack = OPERATIONS_RESOURCES[iac]
+    return per_function * len(service.functions) + per_stack + len(service.alarms) + len(service.queries)
 
 
 def stage_stack_resources(service) -> int:

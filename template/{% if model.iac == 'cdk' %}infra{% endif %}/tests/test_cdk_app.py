@@ -9,7 +9,6 @@ Most tests read a stage as one template: its stack with each domain's nested sta
 import dataclasses
 import fcntl
 import json
-import os
 import re
 import zipfile
 
@@ -125,7 +124,9 @@ def synthesize(stage: str, tmp_path_factory) -> dict:
     """
     if stage not in _CACHE:
         base = tmp_path_factory.getbasetemp()
-        shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's, not the worker's
+        # The run's directory, not the worker's (xdist names those popen-gw<N>). Not the environment's
+        # PYTEST_XDIST_WORKER: a run started from another xdist run inherits it.
+        shared = base.parent if base.name.startswith("popen-gw") else base
         start = SYNTHESIZED.index(stage)
         # The stage needed first, then the others, each unless another worker has it; then wait for the one needed.
         for each, wait in [*((s, False) for s in SYNTHESIZED[start:] + SYNTHESIZED[:start]), (stage, True)]:
@@ -1122,7 +1123,7 @@ def test_alarm_topic_takes_the_stage_e_mail_and_budget_alerts(synth):
                 "Action": "sns:Publish",
                 "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
                 "Effect": "Allow",
-                "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]},
+                "Principal": {"Service": ["budgets.amazonaws.com", "cloudwatch.amazonaws.com"]},  # CDK sorts them
                 "Resource": {"Ref": topic_id},
                 "Sid": "AlarmsAndBudgetsOfThisAccount",
             }

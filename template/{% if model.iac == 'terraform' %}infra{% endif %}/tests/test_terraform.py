@@ -516,7 +516,10 @@ def test_the_alarm_topic_takes_budgets_and_an_optional_address(source):
     subscription = _lines(_resource(source, "aws_sns_topic_subscription", "alarm_email"))
     assert {'count = var.alarm_email == "" ? 0 : 1', 'protocol = "email"', "endpoint = var.alarm_email"} <= subscription
     policy = _lines(_resource(source, "aws_iam_policy_document", "alarms", block="data"))
-    assert {'actions = ["sns:Publish"]', 'identifiers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]'} <= policy
+    assert {
+        'actions = ["sns:Publish"]',
+        'identifiers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]',
+    } <= policy
     assert 'variable = "aws:SourceAccount"' in policy
     assert 'name = "${local.prefix}-alarms"' in _lines(_resource(source, "aws_sns_topic", "alarms"))
 
