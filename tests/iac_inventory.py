@@ -40,7 +40,8 @@ an apply against a local moto server) is reduced to the same plain structure for
                    "encrypted": True, "deletion_protection": bool, "proxy": "<slug>-<stage>-db",
                    "proxy_iam_auth": True, "proxy_tls": True},                                # postgres
       "cache": {"name": "<slug>-<stage>-cache", "engine": "redis", "version": "7"},            # redis
-      "api": {"throttle": [rate, burst], "access_log_group": "/aws/http-api/<slug>-<stage>"},
+      "api": {"throttle": [rate, burst], "access_log_group": "/aws/http-api/<slug>-<stage>",
+              "route_metrics": bool},  # the API's detailed (per-route) metrics
       # operations (every stage): each function also carries "alias": "live", "release":
       # {"config": "CodeDeployDefault.Lambda<release>", "alarms": [<its errors alarm>], "rollback": [...]},
       # "trigger_alias": "live" (what its triggers invoke), and "reserved_concurrency" /
@@ -260,6 +261,7 @@ def expected(model: Service, config: dict[str, Any]) -> dict[str, Any]:
         "api": {
             "throttle": [config["throttle_rate_limit"], config["throttle_burst_limit"]],
             "access_log_group": access_log_group,
+            "route_metrics": config["api_route_metrics"],
         },
         **operations,
     }
@@ -837,6 +839,7 @@ def cloudformation_inventory(
                 _number(settings.get("ThrottlingBurstLimit")),
             ],
             "access_log_group": resource_key(destination).removeprefix("log-group:"),
+            "route_metrics": _bool(settings.get("DetailedMetricsEnabled", False)),
         }
     out = {"functions": functions, "tables": tables, "log_groups": log_groups, "api": api}
     queues = {}

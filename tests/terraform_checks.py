@@ -573,6 +573,7 @@ def reduce_state(state: dict[str, Any]) -> dict[str, Any]:
         "api": {
             "throttle": [settings.get("throttling_rate_limit"), settings.get("throttling_burst_limit")],
             "access_log_group": log_group_by_arn.get(destination.removesuffix(":*"), destination),
+            "route_metrics": bool(settings.get("detailed_metrics_enabled")),
         },
         **operations,
     }

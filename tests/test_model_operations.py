@@ -60,6 +60,7 @@ def test_releases_get_more_careful_towards_production(stages, releases):
     assert [s.release for s in service.stages] == releases
     assert set(releases) <= set(RELEASE_TYPES)
     assert [s.budget_monthly_usd for s in service.stages][-1] == 100
+    assert [s.api_route_metrics for s in service.stages] == [s.is_production for s in service.stages]
 
 
 def test_queries_cover_each_domains_functions():
@@ -85,6 +86,9 @@ def test_the_dashboard_has_the_api_then_a_row_per_domain():
     create = service.domains[0].function("create")
     assert ["AWS/Lambda", "Errors", "FunctionName", f"{service.slug}-STAGE-{create.suffix}"] in metrics
     assert any(m[0] == "AWS/SQS" for m in metrics)
+    # each domain's routes, from the API's per-route metrics
+    route = ["ApiId", "API", "Stage", "$default", "Method", "POST", "Resource", "/orders"]
+    assert ["AWS/ApiGateway", "5xx", *route] in metrics and ["AWS/ApiGateway", "Latency", *route] in metrics
     # widgets never overlap: each occupies its own cells of the 24-column grid
     cells = [
         (x, y)
@@ -98,3 +102,10 @@ def test_the_dashboard_has_the_api_then_a_row_per_domain():
 def test_the_duration_alarm_compares_p99_with_the_timeout_in_percent():
     service = model()
     assert service.duration_expression(10) == "duration / (10 * 10)"  # 8,000 ms of 10 s -> 80
+
+
+def test_thirty_domains_fit_one_dashboard():
+    service = model(domains=[f"domain{i:02d}" for i in range(30)], services=ALL)
+    widgets = json.loads(service.dashboard_body("STAGE", "REGION", "API"))["widgets"]
+    assert len(widgets) <= 500  # CloudWatch's limit per dashboard
+    assert max(len(w["properties"].get("metrics", [])) for w in widgets) <= 100

@@ -64,6 +64,7 @@ def _sample() -> dict:
         "tracing": True,
         "throttle_rate_limit": 20,
         "throttle_burst_limit": 40,
+        "api_route_metrics": False,
         "release": "AllAtOnce",
         "budget_monthly_usd": 20,
         **OPERATIONS_DEFAULTS,

@@ -158,6 +158,7 @@ class Stage:
     is_production: bool
     release: str = "AllAtOnce"  # how a new version reaches the stage (operations.RELEASE_TYPES)
     budget_monthly_usd: int = 20
+    api_route_metrics: bool = False  # the HTTP API's detailed (per-route) metrics
 
 
 @dataclass(frozen=True)

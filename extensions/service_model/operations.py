@@ -60,7 +60,12 @@ def stage_defaults(position: int, count: int, is_production: bool) -> dict[str, 
         release = "AllAtOnce"  # the first stage is where developers iterate: no waiting
     else:
         release = "Linear10PercentEvery1Minute"
-    return {"release": release, "budget_monthly_usd": 100 if is_production else 20}
+    # Route-level API metrics are billed as custom metrics (about six per route): production's.
+    return {
+        "release": release,
+        "budget_monthly_usd": 100 if is_production else 20,
+        "api_route_metrics": is_production,
+    }
 
 
 @dataclass(frozen=True)
@@ -353,8 +358,26 @@ def dashboard_body(service: Any, stage: str, region: str, api: str) -> str:
             ("Throttles", "Sum", per("Throttles")),
         ]
 
+    def route(function: Any, metric: str) -> list[str]:  # a route's metric: the API's detailed metrics
+        trigger = function.trigger
+        return [
+            "AWS/ApiGateway",
+            metric,
+            *api_id,
+            "Stage",
+            "$default",
+            "Method",
+            trigger.method,
+            "Resource",
+            trigger.path,
+        ]
+
     for domain in service.domains:
         charts = lambda_charts(domain.functions)
+        routes = [f for f in domain.functions if f.trigger.is_http]
+        if routes:
+            charts.append(("API 4xx and 5xx", "Sum", [route(f, m) for f in routes for m in ("4xx", "5xx")]))
+            charts.append(("API latency p99", "p99", [route(f, "Latency") for f in routes]))
         queues = [q for q in (domain.queue, domain.dead_letter_queue) if q is not None]
         if queues:
             charts.append(

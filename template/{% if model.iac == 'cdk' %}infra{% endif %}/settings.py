@@ -68,6 +68,7 @@ class StageSettings:
     tracing: bool
     throttle_rate_limit: int
     throttle_burst_limit: int
+    api_route_metrics: bool  # the HTTP API's per-route metrics, billed per route
     # Releases, alarms, concurrency and cost (scripts/check_config.py checks their ranges).
     release: str
     alarm_email: str  # "": no e-mail subscription on the alarm topic

@@ -103,6 +103,7 @@ class SharedInfra(Construct):
                 rate_limit=settings.throttle_rate_limit,
                 burst_limit=settings.throttle_burst_limit,
             ),
+            detailed_metrics_enabled=settings.api_route_metrics,  # per-route metrics, billed per route
             access_log_settings=AccessLogs(self.access_logs),
         )
         self.operations.watch(api_id=self.api.api_id)

@@ -27,6 +27,7 @@ PARAMETERS = {
     "tracing": "TracingEnabled",
     "throttle_rate_limit": "ThrottleRateLimit",
     "throttle_burst_limit": "ThrottleBurstLimit",
+    "api_route_metrics": "ApiRouteMetrics",
     "release": "Release",
     "alarm_email": "AlarmEmail",
     "alarm_function_errors": "AlarmFunctionErrors",

@@ -20,6 +20,8 @@ resource "aws_apigatewayv2_stage" "default" {
   default_route_settings {
     throttling_rate_limit  = var.throttle_rate_limit
     throttling_burst_limit = var.throttle_burst_limit
+    # Per-route metrics, which the dashboard's domain rows show; billed as custom metrics.
+    detailed_metrics_enabled = var.api_route_metrics
   }
 
   access_log_settings {

@@ -377,6 +377,7 @@ def test_stack_uses_its_stage_config(synth):
     assert {props["RetentionInDays"] for props in log_groups.values()} == {config["log_retention_days"]}
     (stage,) = resources(template, "AWS::ApiGatewayV2::Stage").values()
     assert stage["Properties"]["DefaultRouteSettings"] == {
+        "DetailedMetricsEnabled": config["api_route_metrics"],
         "ThrottlingRateLimit": config["throttle_rate_limit"],
         "ThrottlingBurstLimit": config["throttle_burst_limit"],
     }
