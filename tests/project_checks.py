@@ -86,7 +86,11 @@ def lint_and_test(project: Path) -> str:
     sync(project)
     run([uv, "run", "--no-sync", "ruff", "check", "."], project, env)
     run([uv, "run", "--no-sync", "ruff", "format", "--check", "."], project, env)
-    return run([uv, "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
+    out = run([uv, "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
+    summary = next(line for line in reversed(out.splitlines()) if " passed" in line)
+    if "warning" in summary:  # filter exactly the known third-party ones in the rendered pyproject.toml
+        raise CheckFailed(f"the project's tests pass with warnings ({summary}):\n{out[-3000:]}")
+    return out
 
 
 def checkov(project: Path, framework: str, target: Path) -> str:

@@ -181,3 +181,20 @@ def test_the_longest_names_render_code_that_passes_the_linter(copie, iac, layout
     ruff = checks.tool("ruff")
     checks.run([ruff, "check", "--no-cache", "."], project)
     checks.run([ruff, "format", "--check", "--no-cache", "."], project)
+
+
+def test_from_five_domains_the_tests_run_on_workers_with_the_iac_tests_on_one(copie):
+    """From five domains the rendered suite runs under pytest-xdist, and its conftest.py groups the
+    IaC's tests on one worker (they share one load of the IaC tooling): xdist reads the group from
+    a marker the conftest adds, so a hook that ran after xdist's would silently spread them."""
+    project = render(copie, {"domains": ["orders", "payments", "customers", "invoices", "shipments"]})
+    checks.sync(project)
+    out = checks.run(
+        [checks.tool("uv"), "run", "--no-sync", "pytest", "-v", "-n", "2", "-p", "no:cacheprovider", "infra/tests"],
+        project,
+        checks.project_env(project),
+    )
+    ran = [line.split() for line in out.splitlines() if line.startswith("[gw") and " PASSED " in line]
+    assert len(ran) > 5, out
+    assert {words[-1].rsplit("@", 1)[-1] for words in ran} == {"infra"}, out
+    assert len({words[0] for words in ran}) == 1, out

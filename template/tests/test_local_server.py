@@ -17,10 +17,10 @@ pytestmark = pytest.mark.domains(next(iter(env.DOMAINS)))  # the first domain's:
 @pytest.fixture
 def base_url():
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(Router(ROUTES)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    server.shutdown()  # within the 50 ms poll interval given above
     server.server_close()
 
 

@@ -19,12 +19,12 @@ pytestmark = pytest.mark.domains()
 @contextlib.contextmanager
 def serving(handler_class):
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
-        server.shutdown()
+        server.shutdown()  # within the 50 ms poll interval given above
         server.server_close()
 
 
