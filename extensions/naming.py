@@ -65,6 +65,7 @@ PYTHON_DEPENDENCIES = {
     "pytest-xdist": ("xdist",),
     "pyyaml": ("yaml",),
     "redis": ("redis",),
+    "requests": ("requests",),
     "ruff": ("ruff",),
     "uv": ("uv",),  # `make install` runs uv sync
     "yoyo-migrations": ("yoyo",),

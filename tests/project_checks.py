@@ -249,9 +249,16 @@ def build_functions(project: Path) -> dict[str, Path]:
     from model import build_model
 
     command = [tool("uv"), "run", "--no-sync", "python", "scripts/package.py", "--functions-only"]
-    run(command, project, project_env(project))
+    printed = run(command, project, project_env(project)).splitlines()
     model = build_model(load_answers(project))
     zips = {a.name: project / "build" / "functions" / f"{a.name}.zip" for a in model.artifacts}
+    # The build prints a summary only: a line per artifact with its size, then the total.
+    expected = [f"build/functions/{name}.zip" for name in zips] + [f"{len(zips)} artifacts,"]
+    if [line.split()[0] if " files " in line else " ".join(line.split()[:2]) for line in printed] != expected:
+        raise CheckFailed(f"`make build` printed {printed}, not one line per artifact and a total")
+    for line, path in zip(printed, zips.values(), strict=False):
+        if line.split()[-2] != f"{path.stat().st_size / 1024:.1f}":
+            raise CheckFailed(f"`make build` printed {line!r}; {path.name} is {path.stat().st_size} bytes")
     first = {name: path.read_bytes() for name, path in zips.items()}
     for function in model.functions:
         with zipfile.ZipFile(zips[function.artifact]) as archive:
