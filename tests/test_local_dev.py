@@ -139,6 +139,23 @@ def test_make_dev_serves_create_and_read_then_stops_cleanly(default_project):
 
 
 @pytest.mark.render
+def test_make_dev_exits_at_once_naming_a_busy_port(default_project):
+    port = free_port_pair()
+    env = {**os.environ, **checks.project_env(default_project), "PORT": str(port)}
+    with socket.socket() as holder:  # the emulator's port, taken: moto's server used to wait on it forever
+        holder.bind(("127.0.0.1", port + 1))
+        holder.listen()
+        stopped = subprocess.run(
+            [checks.tool("make"), "dev"],
+            cwd=default_project, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert stopped.returncode != 0
+    assert f"Port {port + 1} (the AWS emulator, PORT+1) is in use: " in stopped.stderr
+    assert "make dev PORT=" in stopped.stderr
+    assert "Traceback" not in stopped.stderr
+
+
+@pytest.mark.render
 def test_make_dev_delivers_queued_jobs_to_the_consumer(copie):
     project = render(copie, {"services": ["dynamodb", "sqs"], "domains": ["orders", "payments"]})
     checks.sync(project)

@@ -12,14 +12,17 @@ rules, as in AWS. Nothing leaves the machine, and Ctrl+C stops everything.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import json
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Collection
 from functools import cached_property
@@ -34,6 +37,18 @@ from local.routes import CONSUMERS, PROTECTED_ROUTES, ROUTES, SUBSCRIBERS
 Handler = Callable[[dict, Any], dict]
 # Authorization header -> the token's claims, or None when it is missing or invalid (a 401).
 Authorizer = Callable[[str | None], dict[str, str] | None]
+# API Gateway's payload limit: a larger body is refused (413) without being read.
+MAX_BODY = 10 * 1024 * 1024
+# boto3's clients here, all talking to the emulator on loopback: a call it has not answered within
+# seconds never will be, and the default retries (DynamoDB's: 10 attempts over 25 s) only delay the
+# request's 500. Deployed functions keep boto3's defaults.
+EMULATOR_CLIENTS = {"connect_timeout": 2, "read_timeout": 5, "retries": {"mode": "standard", "total_max_attempts": 2}}
+
+
+class LocalHTTPServer(ThreadingHTTPServer):
+    # The listening socket's queue of connections not yet accepted: at the default 5, a burst of
+    # clients overflowed it and saw resets.
+    request_queue_size = 128
 
 
 def _pattern(template: str) -> re.Pattern[str]:
@@ -218,34 +233,77 @@ class TopicRelay(EventWorker):
 
 def make_handler(router: Router, authorize: Authorizer | None = None) -> type[BaseHTTPRequestHandler]:
     class RequestHandler(BaseHTTPRequestHandler):
+        # Seconds a client may pause while sending: one that announced more body than it sends
+        # gets a 400 then, instead of holding a thread forever.
+        timeout = 10
+
         def _dispatch(self) -> None:
+            body = self._read_body()  # first: a reply that leaves a body unread may be lost (_refuse)
+            if body is None:
+                return
             url = urlsplit(self.path)
             resolved = router.resolve(self.command, url.path)
             if resolved is None:
-                self._send(
-                    404,
-                    {"content-type": "application/json"},
-                    json.dumps(
-                        {
-                            "error": "not_found",
-                            "message": f"No route for {self.command} {url.path}.",
-                        }
-                    ),
-                )
+                self._send_json(404, {"error": "not_found", "message": f"No route for {self.command} {url.path}."})
                 return
             handler, route_key, params = resolved
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length).decode("utf-8") if length else ""
             claims = None
             if route_key in router.protected:
                 # As API Gateway: no valid token, no call (and no authorizer means no way in).
                 claims = authorize(self.headers.get("authorization")) if authorize else None
                 if claims is None:
-                    self._send(401, {"content-type": "application/json"}, json.dumps({"message": "Unauthorized"}))
+                    self._send_json(401, {"message": "Unauthorized"})
                     return
             event = build_event(self.command, url.path, url.query, dict(self.headers), body, route_key, params, claims)
-            result = handler(event, context_for(route_key))
+            try:
+                result = handler(event, context_for(route_key))
+            except Exception as error:  # a crashed function: API Gateway answers this 500, Lambda logs why
+                log = {"level": "ERROR", "message": "Handler failed", "route": route_key, "error": repr(error)}
+                print(json.dumps({**log, "traceback": traceback.format_exc()}), flush=True)
+                self._send_json(500, {"message": "Internal Server Error"})
+                return
             self._send(result["statusCode"], result.get("headers", {}), result.get("body") or "")
+
+        def _read_body(self) -> str | None:
+            """The request body as text, or None once a 4xx refused it."""
+            declared = self.headers.get("content-length") or "0"
+            if not (declared.isascii() and declared.isdigit()):
+                self._refuse(400, _bad_request(f"Content-Length must be a whole number of bytes, not {declared!r}."))
+                return None
+            length = int(declared)
+            if length > MAX_BODY:
+                message = f"The request body is larger than API Gateway's limit, {MAX_BODY // 2**20} MiB."
+                self._refuse(413, {"error": "too_large", "message": message})
+                return None
+            try:
+                raw = self.rfile.read(length)
+            except TimeoutError:  # the client stopped sending (self.timeout)
+                raw = b""
+            if len(raw) < length:
+                self._send_json(400, _bad_request(f"The request body is shorter than its Content-Length, {length}."))
+                return None
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                self._send_json(400, _bad_request(f"The request body is not UTF-8 (byte {error.start})."))
+                return None
+
+        def _refuse(self, status: int, body: dict[str, str]) -> None:
+            """Answer, leaving the body unread. Closing a socket with unread data resets the connection,
+            which can destroy the answer before the client reads it: what it still sends is dropped
+            first, for a second at most."""
+            self._send_json(status, body)
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(0.2)
+            deadline = time.monotonic() + 1
+            try:
+                while self.connection.recv(65536) and time.monotonic() < deadline:
+                    pass
+            except OSError:  # a timeout or a client gone: either way, done
+                pass
+
+        def _send_json(self, status: int, body: dict[str, str]) -> None:
+            self._send(status, {"content-type": "application/json"}, json.dumps(body))
 
         def _send(self, status: int, headers: dict[str, str], body: str) -> None:
             payload = body.encode("utf-8")
@@ -262,6 +320,49 @@ def make_handler(router: Router, authorize: Authorizer | None = None) -> type[Ba
             pass  # the handlers already log each request as JSON
 
     return RequestHandler
+
+
+def _bad_request(message: str) -> dict[str, str]:
+    return {"error": "bad_request", "message": message}  # the handlers' own 400s look the same
+
+
+def use_emulator_clients() -> None:
+    """Give every boto3 client made from now on the EMULATOR_CLIENTS settings."""
+    import boto3
+
+    boto3.setup_default_session(botocore_session=emulator_session())
+
+
+def emulator_session():
+    """A botocore session whose clients give up on the emulator within seconds."""
+    import botocore.session
+    from botocore.config import Config
+
+    session = botocore.session.get_session()
+    session.set_default_client_config(Config(**EMULATOR_CLIENTS))
+    return session
+
+
+def check_ports(ports: dict[int, str], other_port: int) -> None:
+    """Exit at once when a port is taken; moto's server would only print so from its thread and
+    leave `make dev` waiting for it. ``ports``: port -> what it is for."""
+    for port, role in ports.items():
+        with socket.socket() as probe:
+            # As the servers bind: a closed connection's TIME_WAIT is no obstacle, a listener is.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as error:
+                raise port_unusable(port, role, error, other_port) from None
+
+
+def port_unusable(port: int, role: str, error: OSError, other_port: int) -> SystemExit:
+    """The one line `make dev` exits with when it cannot listen on ``port``."""
+    if error.errno == errno.EADDRINUSE:
+        problem = "is in use: stop what holds it or pick other ports"
+    else:
+        problem = f"cannot be used ({error.strerror}): pick other ports"
+    return SystemExit(f"Port {port} ({role}) {problem}: make dev PORT={other_port}")
 
 
 def start_emulator(port: int):
@@ -312,6 +413,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("LOCAL_AWS_PORT", "0")) or None)
     args = parser.parse_args(argv)
     aws_port = args.aws_port or args.port + 1
+    other_port = args.port + 1000 if args.port < 64000 else 3000  # a suggestion for the messages below
+    ports = {
+        args.port: "the HTTP API, PORT",
+        aws_port: "the AWS emulator, " + ("--aws-port" if args.aws_port else "PORT+1"),
+    }
+    if env.DATABASE:  # local/env.py puts it on the port after the emulator's
+        ports[aws_port + 1] = "PostgreSQL, " + ("--aws-port+1" if args.aws_port else "PORT+2")
+    check_ports(ports, other_port)
+    use_emulator_clients()
     # A line as soon as it is written, as Lambda ships it, even through a pipe: the handlers' metrics
     # (EMF documents, see observability.py) are printed, and nothing else would flush them.
     sys.stdout.reconfigure(line_buffering=True)
@@ -328,7 +438,10 @@ def main(argv: list[str] | None = None) -> None:
         from local.auth import local_authorizer
 
         authorize = local_authorizer(endpoint)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(Router(ROUTES, PROTECTED_ROUTES), authorize))
+    try:  # still free? checked above, but something may have taken it since
+        server = LocalHTTPServer(("127.0.0.1", args.port), make_handler(Router(ROUTES, PROTECTED_ROUTES), authorize))
+    except OSError as error:
+        raise port_unusable(args.port, ports[args.port], error, other_port) from None
     workers = [QueueWorker(queue, target, batch_size) for queue, target, batch_size in CONSUMERS]
     workers += [EventWorker(queue, target) for queue, target in SUBSCRIBERS]
     if env.TOPIC:

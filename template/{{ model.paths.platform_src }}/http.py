@@ -27,6 +27,10 @@ CORRELATION_HEADER = "x-correlation-id"
 # A caller's correlation id is logged and echoed back: accept only a short, plain token.
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 Result = tuple[int, Any]
+# DynamoDB's limit on nested documents; the C parser itself gives up near Python's recursion limit.
+MAX_DEPTH = 32
+# json.loads joins escaped surrogate pairs into one character, so any surrogate left is unpaired.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class BadRequest(Exception):
@@ -69,10 +73,30 @@ class Request:
             data = json.loads(raw)
         except ValueError:  # also binascii.Error and UnicodeDecodeError
             raise BadRequest("The request body is not valid JSON.") from None
+        except RecursionError:  # nesting deep enough to exhaust the parser's stack
+            raise BadRequest(f"The request body is nested deeper than {MAX_DEPTH} levels.") from None
+        _check_tree(data)
         try:
             return _validator(json.dumps(schema, sort_keys=True))(data)
         except fastjsonschema.JsonSchemaValueException as error:
             raise BadRequest(error.message.replace("data", "body", 1)) from None
+
+
+def _check_tree(data: Any) -> None:
+    """Refuse what JSON parses but nothing downstream can store or encode: nesting past DynamoDB's
+    limit (deeper still, recursive code such as boto3's serialiser overflows the stack) and lone
+    UTF-16 surrogates ("\\ud800"), which no UTF-8 encoder accepts."""
+    stack = [(data, 1)]
+    while stack:  # a loop, not recursion: the depth is what is being checked
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise BadRequest("The request body holds an unpaired UTF-16 surrogate (\\ud800-\\udfff).")
+        elif isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise BadRequest(f"The request body is nested deeper than {MAX_DEPTH} levels.")
+            children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
 
 
 def _default(value: Any) -> Any:
