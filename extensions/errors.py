@@ -12,7 +12,9 @@ Copier's ``Question`` so that, for this template's questions:
 - every refusal is one line that names the question, says what is wrong and gives an example,
   raised as an exception that is both a ValueError (what Copier's prompt expects: the question
   is asked again) and Copier's UserMessageError (which its CLI prints in red, exit 1);
-- at the prompt, the message is shown instead of Copier's bare "Invalid input";
+- at the prompt, the refusal is shown instead of Copier's bare "Invalid input", without the
+  question's name (the question is on screen above it), on one row of at most LINE_WIDTH
+  columns: the prompt cuts a longer line at the terminal's edge;
 - on `copier update`, an answer recorded in the project that this version refuses is not
   silently replaced by the default (Copier drops it and takes the default): the update stops
   and says so.
@@ -27,6 +29,7 @@ these names, nothing is installed.
 from __future__ import annotations
 
 import functools
+import unicodedata
 from typing import Any
 
 import yaml
@@ -48,26 +51,60 @@ _WRAPPED = ("parse_answer", "validate_answer", "get_default", "get_questionary_s
 YAML_TRUE = frozenset({"y", "yes", "true", "on"})
 YAML_FALSE = frozenset({"n", "no", "false", "off"})
 NOTHING_WRITTEN = "Nothing was written. Fix the answer and run Copier again."
+# The widest refusal the prompt shows (an 80-column terminal), and the widest answer it echoes.
+LINE_WIDTH = 80
+VALUE_WIDTH = 24
+EXAMPLE_WIDTH = 32
+
+
+def _named(name: str) -> str:
+    """What Copier (and this file) puts before a refusal to name its question."""
+    return f"Validation error for question '{name}': "
 
 
 if UserMessageError is not None:
 
     class InvalidAnswerError(UserMessageError, ValueError):
-        """An answer was refused: ``line`` is the one-line message (the prompt shows it), and
-        ``str()``, which Copier's CLI prints, adds what to do next."""
+        """An answer to ``name`` was refused: ``line`` is the one-line refusal the prompt shows, and
+        ``str()``, which Copier's CLI prints, names the question and adds what to do next."""
 
-        def __init__(self, message: str):
-            super().__init__(f"{message}\n{NOTHING_WRITTEN}")
-            self.line = message
+        def __init__(self, name: str, line: str):
+            super().__init__(f"{_named(name)}{line}\n{NOTHING_WRITTEN}")
+            self.line = line
+
+
+def _columns(text: str) -> int:
+    """The terminal columns ``text`` takes: East Asian wide characters take two, combining marks none."""
+    return sum(_char_columns(c) for c in text)
+
+
+def _char_columns(char: str) -> int:
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def _clip(text: str, width: int) -> str:
+    """``text``, cut with "..." to fit ``width`` columns."""
+    if _columns(text) <= width:
+        return text
+    cut, used = "", 0
+    for char in text:
+        used += _char_columns(char)
+        if used > width - 3:
+            break
+        cut += char
+    return cut + "..."
 
 
 def _show(value: Any) -> str:
-    """An answer as a person wrote it: YAML-like scalars, Python-like containers."""
+    """An answer as a person wrote it (YAML-like scalars, Python-like containers), escaped and cut
+    to VALUE_WIDTH columns: a refusal stays one line that fits the prompt."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    return repr(value)
+    return _clip(repr(value), VALUE_WIDTH)
 
 
 def _kind(value: Any) -> str:
@@ -120,7 +157,8 @@ class AnswerRules:
         except Exception:  # noqa: BLE001 - an example is a courtesy; never fail on it
             return None
 
-    def example(self) -> str:
+    def example(self, short: bool = False) -> str:
+        """A right answer; ``short`` gives a list or mapping by its first item, to fit a line."""
         if self.type == "bool":
             return "true"
         choices = self.choices()
@@ -131,18 +169,36 @@ class AnswerRules:
             return str(default if default in choices else choices[0])
         if self.type in ("yaml", "json"):
             reference = self.reference()
-            return _flow(reference) if reference not in (None, "") else "a value"
+            if reference in (None, ""):
+                return "a value"
+            if (
+                reference
+                and isinstance(reference, (list, dict))
+                and (short or _columns(_flow(reference)) > EXAMPLE_WIDTH)
+            ):
+                # A long default (many stages) is shown by its first item: still the right shape.
+                reference = (
+                    reference[:1] if isinstance(reference, list) else dict([next(iter(reference.items()))])
+                )
+            return _flow(reference)
+        # A default too long for the line (the description's) is no example.
         default = self.default()
-        return repr(str(default)) if default not in (None, "") else "'some text'"
+        shown = repr(str(default)) if default not in (None, "") else ""
+        return shown if shown and _columns(shown) <= VALUE_WIDTH else "'some text'"
 
-    def expected(self) -> str:
+    def expected(self, short: bool = False) -> str:
+        """What to answer; ``short`` leaves out the list of choices, which may not fit a line."""
         choices = self.choices()
         if self.type == "bool":
             return "answer true or false (yes/no)"
         if self.question.multiselect:
-            return f"give a YAML list of some of {', '.join(map(str, choices))}"
+            return (
+                "give a YAML list of its choices"
+                if short
+                else f"give a YAML list of some of {', '.join(map(str, choices))}"
+            )
         if choices:
-            return f"give one of {', '.join(map(str, choices))}"
+            return "give one of its choices" if short else f"give one of {', '.join(map(str, choices))}"
         if self.type in ("yaml", "json"):
             return f"give {self.shape()}"
         if self.type in ("int", "float"):
@@ -157,8 +213,25 @@ class AnswerRules:
             return "a YAML mapping"
         return f"{self.type.upper()}"
 
-    def message(self, problem: str) -> str:
-        return f"Validation error for question '{self.name}': {problem}: {self.expected()}, e.g. {self.example()}."
+    def line(self, problem: str) -> str:
+        """The refusal for ``problem`` in its most helpful form that fits LINE_WIDTH columns."""
+        short, example, brief = self.expected(short=True), self.example(), self.example(short=True)
+        forms = (
+            f"{problem}: {self.expected()}, e.g. {example}.",
+            f"{problem}: {short}, e.g. {example}.",
+            f"{problem}: {short}, e.g. {brief}.",
+            f"{problem}: e.g. {example}.",
+            f"{problem}: e.g. {brief}.",
+        )
+        for form in forms:
+            if _columns(form) <= LINE_WIDTH:
+                return form
+        # Only a parser's long words get here: cut them, keep the example.
+        tail = f": e.g. {brief}."
+        return _clip(problem, LINE_WIDTH - _columns(tail)) + tail
+
+    def refusal(self, problem: str) -> Exception:
+        return InvalidAnswerError(self.name, self.line(problem))
 
     # --- what is refused before Copier parses ---------------------------------------------
     def problem(self, answer: Any) -> str:
@@ -180,11 +253,11 @@ class AnswerRules:
                 return _not(answer if items is not None else None, "a list")
             for item in items:
                 if not isinstance(item, str):
-                    return f"the item {_show(item)} is {_kind(item)}, not the name of a choice"
+                    return f"the item {_show(item)} is {_kind(item)}, not a choice"
             return ""
         if self.type in ("str", "path") or self.choices():
             if answer is None or isinstance(answer, (bool, list, tuple, set, dict)):
-                hint = " (YAML reads yes/no/true/false/on/off as booleans: quote the text)"
+                hint = " (quote it)"  # YAML reads an unquoted yes, no, on or off as a boolean
                 return _not(answer, "text") + (hint if isinstance(answer, bool) else "")
             return ""
         if self.type in ("int", "float") and (answer is None or isinstance(answer, (bool, list, dict))):
@@ -228,7 +301,7 @@ class AnswerRules:
                 if _kind(item_key) != _kind(key):
                     return f"the key {_show(item_key)} is {_kind(item_key)}, not {_kind(key)}"
                 if _kind(item_value) != _kind(value):
-                    return f"the value {_show(item_value)} of {item_key!r} is {_kind(item_value)}, not {_kind(value)}"
+                    return f"the value {_show(item_value)} of {_show(item_key)} is {_kind(item_value)}, not {_kind(value)}"
         return ""
 
     def parse_error(self, answer: Any, error: Exception) -> str:
@@ -241,7 +314,7 @@ class AnswerRules:
                 items = yaml.safe_load(answer) or []
             choices = [str(c) for c in self.choices()]
             wrong = [i for i in items if str(i) not in choices] or items
-            return f"{_show(wrong[0] if wrong else answer)} is not one of the choices"
+            return f"{_show(wrong[0] if wrong else answer)} is not a choice"
         return f"{_show(answer)} is {_kind(answer)}, which does not fit"
 
 
@@ -257,7 +330,7 @@ def _first_line(error: Exception) -> str:
     problem = getattr(error, "problem", None)
     mark = getattr(error, "problem_mark", None)
     if problem and mark is not None:
-        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"  # where first: a cut keeps it
     return " ".join(str(error).split())
 
 
@@ -275,15 +348,15 @@ class FriendlyAnswerErrors(Extension):
         rules = AnswerRules(question)
         try:
             if problem := rules.problem(answer):
-                raise InvalidAnswerError(rules.message(problem))
+                raise rules.refusal(problem)
             try:
                 parsed = original(question, answer)
             except UserMessageError:
                 raise
             except (ValueError, TypeError, AttributeError, KeyError, yaml.YAMLError) as error:
-                raise InvalidAnswerError(rules.message(rules.parse_error(answer, error))) from None
+                raise rules.refusal(rules.parse_error(answer, error)) from None
             if problem := rules.shape_problem(parsed):
-                raise InvalidAnswerError(rules.message(problem))
+                raise rules.refusal(problem)
         except UserMessageError as error:
             _note_refused_record(question, answer, error)
             raise
@@ -296,8 +369,9 @@ class FriendlyAnswerErrors(Extension):
                 original(question, answer)
             except UserMessageError:
                 raise
-            except ValueError as error:
-                raise InvalidAnswerError(str(error)) from None
+            except ValueError as error:  # Copier names the question before the validator's message
+                name = question.var_name
+                raise InvalidAnswerError(name, str(error).removeprefix(_named(name))) from None
         except UserMessageError as error:
             _note_refused_record(question, answer, error)
             raise
@@ -316,9 +390,9 @@ class FriendlyAnswerErrors(Extension):
         if refused and question.var_name not in question.answers.init and question.get_when():
             recorded, reason = refused
             raise InvalidAnswerError(
-                f"Validation error for question '{question.var_name}': the answer recorded in the project, "
-                f"{_show(recorded)}, is no longer accepted: {reason} Answer it again with "
-                f"--data {question.var_name}=<new answer>."
+                question.var_name,
+                f"the answer recorded in the project, {_show(recorded)}, is no longer accepted: {reason} "
+                f"Answer it again with --data {question.var_name}=<new answer>.",
             )
         return default
 
@@ -348,11 +422,8 @@ def _note_refused_record(question: Any, answer: Any, error: Exception) -> None:
     """Remember ``error`` when ``answer`` is the project's recorded answer to ``question``."""
     name, answers = question.var_name, question.answers
     if name in answers.last and name not in answers.init and answers.last[name] == answer:
-        line = getattr(error, "line", str(error).partition("\n")[0])
-        _refused_records(question)[name] = (
-            answer,
-            line.removeprefix(f"Validation error for question '{name}': "),
-        )
+        line = getattr(error, "line", str(error).partition("\n")[0].removeprefix(_named(name)))
+        _refused_records(question)[name] = (answer, line)
 
 
 def _handler(question: Any) -> Any:

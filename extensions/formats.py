@@ -16,19 +16,18 @@ from jinja2.ext import Extension
 
 # The CloudFormation stack Description (at most 1024 bytes) is "<project name>: <description>";
 # even at 4 bytes a character (emoji), 50 + 2 + 200 characters fit.
-STACK_DESCRIPTION = (
-    "so that the name and the description fit the 1024 bytes AWS allows in a stack Description"
-)
+STACK_DESCRIPTION = "AWS stack Description"
 MAX_LENGTH = {
     "project_name": (50, STACK_DESCRIPTION),
     "description": (200, STACK_DESCRIPTION),
-    "author_email": (254, "the longest address email allows"),
+    "author_email": (254, "longest email address"),
 }
+# Each refusal is one line that fits an 80-column prompt (see naming.LINE_WIDTH).
 EMPTY_HINT = {
     "project_name": 'give the service a name, e.g. "Order Service".',
-    "description": 'say in one sentence what the service does, e.g. "Takes and tracks customer orders."',
+    "description": 'say what the service does, e.g. "Takes orders."',
     "author_name": 'name the owning team or person, e.g. "Platform Team".',
-    "author_email": "give the owning team's address, e.g. team@example.com.",
+    "author_email": "give the team's address, e.g. team@example.com.",
 }
 
 LINE_BREAKS = frozenset("\n\r\v\f\x85\u2028\u2029")
@@ -174,13 +173,11 @@ def text_error(text: object, question: str) -> str:
         if _is_unprintable(char):
             return f"{label} has the control character U+{ord(char):04X}: remove it."
         if char in BIDI_CONTROLS:
-            return (
-                f"{label} has the invisible text-direction control U+{ord(char):04X}: remove it "
-                "(it makes text display in another order than it is stored)."
-            )
+            # Such a control makes text display in another order than it is stored.
+            return f"{label} has the invisible text-direction control U+{ord(char):04X}: remove it."
     limit, reason = MAX_LENGTH.get(question, (0, ""))
     if limit and len(text) > limit:
-        return f"{label} is {len(text)} characters long: use at most {limit}, {reason}: shorten it."
+        return f"{label} has {len(text)} characters: use at most {limit} ({reason})."
     return ""
 
 

@@ -115,21 +115,20 @@ def public_routes_error(routes: object, services: object, domains: object, slug:
     if not routes:
         return ""
     if isinstance(routes, str) or not isinstance(routes, list):
-        return f'The public routes must be a YAML list such as ["GET /orders"], got {routes!r}.'
+        return f'Public routes must be a YAML list, e.g. ["GET /orders"], not {naming.shown(routes, 16)}.'
     if "cognito" not in (services or ()):
-        return (
-            "Public routes only mean something with cognito: select cognito, or leave public_routes empty, "
-            "e.g. services=[dynamodb, cognito]."
-        )
+        return "Public routes only mean something with cognito: select it or leave them empty."
     if naming.domains_error(domains) or naming.slug_error(slug):
         return ""  # those answers report their own errors
     model = build_model({"project_slug": slug, "services": list(services), "domains": list(domains)})
     known = [f"{f.trigger.method} {f.trigger.path}" for f in model.http_functions]
-    unknown = [str(r) for r in routes if r not in known]
+    unknown = [r for r in routes if r not in known]
     if unknown:
-        return (
-            f"No such route: {', '.join(unknown)}. Public routes are written as one of: {', '.join(known)}, "
-            f'e.g. ["{known[0]}"].'
+        # README.md lists the routes (What the refusals refer to): too many for one line.
+        route = naming.shown(unknown[0], 30, quote=False)
+        return naming.fit(
+            f"No such route: {route}. Public routes are written as one of: {min(known, key=len)}, ...",
+            f"No such route: {naming.shown(unknown[0], quote=False)}: use a route of the API (README.md).",
         )
     return ""
 
@@ -147,10 +146,11 @@ def domain_stacks_error(domain_stacks: object, iac: object, services: object, do
     count = stacks.stage_stack_resources(service)
     if count <= stacks.MAX_STACK_RESOURCES:
         return ""
-    return (
-        f"One stack for {len(domains)} domains with these services would hold about {count} "
-        f"CloudFormation resources (a stack allows 500; {stacks.MAX_STACK_RESOURCES} leaves room for your own). "
-        "Answer domain_stacks=true for a nested stack per domain, or choose fewer domains or services."
+    # A stack allows 500 resources; the limit leaves room for the team's own (see the help).
+    limit = stacks.MAX_STACK_RESOURCES
+    return naming.fit(
+        f"{len(domains)} domains in one stack make ~{count} resources (max {limit}): use domain_stacks=true.",
+        f"One stack would hold ~{count} resources (max {limit}): use domain_stacks=true.",
     )
 
 

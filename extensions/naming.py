@@ -11,6 +11,7 @@ import hashlib
 import keyword
 import re
 import sys
+import unicodedata
 from pathlib import Path
 
 from jinja2.ext import Extension
@@ -102,19 +103,53 @@ def aws_regions() -> tuple[str, ...]:
     return tuple(sorted(regions))
 
 
-def _botocore_version() -> str:
-    try:
-        import botocore
-    except ImportError:
-        return ""
-    return botocore.__version__
-
-
 # The values CloudWatch Logs accepts for RetentionInDays.
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
     2922, 3288, 3653,
 )  # fmt: skip
+
+# The prompt shows a refusal on one row, cut at the terminal's edge: every message is one line of
+# at most LINE_WIDTH columns. Values echoed in a message are cut to VALUE_WIDTH columns, and a
+# message that does not fit falls back to a shorter form (`fit`).
+LINE_WIDTH = 80
+VALUE_WIDTH = 24
+
+
+def columns(text: str) -> int:
+    """The terminal columns ``text`` takes: East Asian wide characters take two, combining marks none."""
+    return sum(_char_columns(c) for c in text)
+
+
+def _char_columns(char: str) -> int:
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def shown(value: object, width: int = VALUE_WIDTH, quote: bool = True) -> str:
+    """``value`` as a message shows it: escaped (no line break gets through), cut to ``width`` columns.
+
+    Text is quoted unless ``quote`` is false.
+    """
+    text = repr(value)
+    if isinstance(value, str) and not quote:
+        text = text[1:-1]
+    if columns(text) <= width:
+        return text
+    cut, used = "", 0
+    for char in text:
+        used += _char_columns(char)
+        if used > width - 3:
+            break
+        cut += char
+    return cut + "..."
+
+
+def fit(*messages: str) -> str:
+    """The first of ``messages`` (most helpful first) that fits the prompt's row, else the last."""
+    return next((m for m in messages if columns(m) <= LINE_WIDTH), messages[-1])
+
 
 _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -188,39 +223,65 @@ def slug_error(slug: object) -> str:
     """Why ``slug`` cannot be a project slug, or ``""`` when it can."""
     if not isinstance(slug, str) or not slug:
         return "The project slug is empty: give a short name, e.g. 'order-service'."
+    quoted = shown(slug)
     if slug[0].isdigit():
-        return f"The project slug '{slug}' starts with a digit: start it with a letter (a-z), e.g. 'service-{slug}'."
+        return fit(
+            f"The project slug {quoted} starts with a digit: start it with a letter, "
+            f"e.g. {shown(_slug_example(f'service-{slug}'), SLUG_MAX + 2)}.",
+            f"The project slug {shown(slug, 20)} starts with a digit: start with a letter.",
+        )
     if slug != slug.lower():
-        return f"The project slug '{slug}' has capital letters: use lower case, e.g. '{kebab(slug)}'."
+        return fit(
+            f"The project slug {quoted} has capital letters: use lower case, e.g. {shown(_slug_example(slug), SLUG_MAX + 2)}.",
+            f"The project slug has capital letters: use lower case, e.g. {shown(_slug_example(slug), SLUG_MAX + 2)}.",
+            "The project slug has capital letters: use lower case.",
+        )
     if " " in slug:
-        return f"The project slug '{slug}' has spaces: join words with '-', e.g. '{kebab(slug)}'."
+        return fit(
+            f"The project slug {quoted} has spaces: join words with '-', e.g. {shown(_slug_example(slug), SLUG_MAX + 2)}.",
+            f"The project slug has spaces: join words with '-', e.g. {shown(_slug_example(slug), SLUG_MAX + 2)}.",
+            "The project slug has spaces: join words with '-'.",
+        )
     if len(slug) < SLUG_MIN:
-        return f"The project slug '{slug}' is too short: use {SLUG_MIN} to {SLUG_MAX} characters, e.g. '{slug}-service'."
+        return fit(
+            f"The project slug {quoted} is too short: use {SLUG_MIN} to {SLUG_MAX} characters, "
+            f"e.g. {shown(_slug_example(f'{slug}-service'), SLUG_MAX + 2)}.",
+            f"The project slug {quoted} is too short: use {SLUG_MIN} to {SLUG_MAX} characters.",
+        )
     if len(slug) > SLUG_MAX:
-        return (
+        return fit(
             f"The project slug is {len(slug)} characters long: use at most {SLUG_MAX}, "
-            f"because it prefixes every AWS resource name, e.g. '{default_slug(slug)}'."
+            f"e.g. {shown(_slug_example(slug), SLUG_MAX + 2)}.",
+            f"The project slug is {len(slug)} characters long: use at most {SLUG_MAX}.",
         )
     if not _SLUG.match(slug):
-        return (
-            f"The project slug '{slug}' has punctuation: use lower-case letters and digits, "
-            "with single '-' between words, e.g. 'order-service'."
+        return fit(
+            f"The project slug {quoted} has punctuation: use a-z, 0-9 and single '-', "
+            f"e.g. {shown(_slug_example(slug), SLUG_MAX + 2)}.",
+            f"The project slug {quoted} has punctuation: use a-z, 0-9 and single '-'.",
+            "The project slug has punctuation: use a-z, 0-9 and single '-' between words.",
         )
     if keyword.iskeyword(snake(slug)) or keyword.issoftkeyword(snake(slug)):
-        return f"The project slug '{slug}' is a Python keyword: pick another name, e.g. '{slug}-service'."
-    if snake(slug) in sys.stdlib_module_names:
-        return f"The project slug '{slug}' is a Python standard library module: pick another, e.g. '{slug}-service'."
-    if _distribution(slug) in DEPENDENCY_NAMES:
-        return (
-            f"The project slug '{slug}' is the name of a package the rendered project depends on, so the "
-            f"project could not install itself beside it: pick another, e.g. '{slug}-service'."
-        )
-    if snake(slug) in THIRD_PARTY_IMPORTS | TEST_PACKAGES | RESERVED_NAMES:
-        return (
-            f"The project slug '{slug}' would make a Python package '{snake(slug)}' that shadows "
-            f"{_shadowed(snake(slug))}: pick another, e.g. '{slug}-service'."
-        )
-    return ""
+        problems = ("is a Python keyword",)
+    elif snake(slug) in sys.stdlib_module_names:
+        problems = ("is a Python stdlib module",)
+    elif _distribution(slug) in DEPENDENCY_NAMES:
+        problems = ("names a package the project installs", "is a dependency's name")
+    elif snake(slug) in THIRD_PARTY_IMPORTS | TEST_PACKAGES | RESERVED_NAMES:
+        problems = _shadowed(snake(slug))
+    else:
+        return ""
+    example = shown(_slug_example(f"{slug}-service"), SLUG_MAX + 2)
+    return fit(
+        f"The project slug {quoted} {problems[0]}: pick another, e.g. {example}.",
+        *(f"The project slug {quoted} {problem}: pick another." for problem in problems),
+    )
+
+
+def _slug_example(text: str) -> str:
+    """A valid slug made of the words of ``text`` for a message's example, else a generic one."""
+    slug = default_slug(text)
+    return slug if slug and not slug_error(slug) else "order-service"
 
 
 def _distribution(name: str) -> str:
@@ -228,39 +289,54 @@ def _distribution(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _shadowed(module: str) -> str:
-    """What a package named ``module`` would hide, for messages."""
+def _shadowed(module: str) -> tuple[str, ...]:
+    """What a package named ``module`` would hide, for messages: the long and the short way."""
     if module in THIRD_PARTY_IMPORTS:
-        return f"the library the project imports as '{module}'"
+        return "would shadow a library the project imports", "is a library's import name"
     if module == "test":
-        return "Python's own regression-test package 'test'"
+        return ("would shadow Python's own 'test' package",)
     if module in TEST_PACKAGES:
-        return f"the project's own '{module}'"
-    return f"the template's own folder or package '{module}'"
+        return ("would shadow the project's own tests",)
+    return "would shadow the template's own package", "is the template's own package"
 
 
 def _name_error(kind: str, name: object, example: str) -> str:
+    quoted = shown(name, 20)
     if name is not None and not isinstance(name, str):
-        return (
-            f"The {kind} name {name!r} is not text: write each {kind} as a lower-case word, e.g. [{example}]."
+        return fit(
+            f"The {kind} name {quoted} is not text: write lower-case words, e.g. [{example}].",
+            f"The {kind} name {quoted} is not text: write a lower-case word.",
         )
     if not name:
         return f"A {kind} name is empty: use lower-case words, e.g. [{example}]."
     if not _NAME.match(name):
-        return (
-            f"The {kind} name '{name}' is not valid: use lower-case letters, digits and single "
-            f"'_' between words, starting with a letter, e.g. '{snake(name) or example}'."
+        # Stage names take no '_' (stages_error): their example joins the words.
+        allowed, fixed = (
+            ("snake_case", snake(name)) if kind == "domain" else ("a-z and 0-9 only", "".join(words(name)))
         )
+        plain = f"The {kind} name {quoted} is not valid: use {allowed}."
+        if fixed and not _name_error(kind, fixed, example):
+            return fit(
+                f"The {kind} name {quoted} is not valid: use {allowed}, e.g. {shown(fixed, NAME_MAX + 2)}.",
+                plain,
+            )
+        return plain
     if len(name) > NAME_MAX:
-        return f"The {kind} name '{name}' is longer than {NAME_MAX} characters: shorten it, e.g. '{name[:NAME_MAX].rstrip('_')}'."
+        return fit(
+            f"The {kind} name {quoted} is longer than {NAME_MAX} characters: shorten it, "
+            f"e.g. {shown(name[:NAME_MAX].rstrip('_'), NAME_MAX + 2)}.",
+            f"The {kind} name {quoted} is longer than {NAME_MAX} characters: shorten it.",
+        )
     if name in RESERVED_NAMES:
-        return (
-            f"The {kind} name '{name}' collides with a folder or package the template owns "
-            f"({', '.join(sorted(RESERVED_NAMES))}): pick another name, e.g. '{_another(kind, name)}'."
+        # README.md lists the names (What the refusals refer to): too many for one line.
+        return fit(
+            f"The {kind} name {quoted} is taken by the template (see README.md): rename it.",
+            f"The {kind} name {quoted} is reserved (see README.md): rename it.",
         )
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
-        return (
-            f"The {kind} name '{name}' is a Python keyword: pick another name, e.g. '{_another(kind, name)}'."
+        return fit(
+            f"The {kind} name {quoted} is a Python keyword: pick another, e.g. {shown(_another(kind, name))}.",
+            f"The {kind} name {quoted} is a Python keyword: pick another name.",
         )
     return ""
 
@@ -270,17 +346,9 @@ def _another(kind: str, name: str) -> str:
     return f"{name}_records" if kind == "domain" else f"{name}2"
 
 
-def _shorter(slug: str, stage: str, limit: int) -> str:
-    """An example of a stage name that fits ``limit`` with ``slug``, or of a shorter slug."""
-    room = limit - len(slug) - 1
-    if room >= 2:
-        return f"the stage '{stage[:room]}'"
-    return f"the slug '{slug[: limit - len(stage) - 1].rstrip('-') or slug[:3]}'"
-
-
 def _list_error(kind: str, values: object, example: str) -> tuple[str, list[str]]:
     if not isinstance(values, list):
-        return f"The {kind}s must be a YAML list, e.g. [{example}], got {values!r}.", []
+        return f"The {kind}s must be a YAML list, e.g. [{example}], not {shown(values, 16)}.", []
     values = list(values)
     if not values:
         return f"The {kind} list is empty: give at least one {kind}, e.g. [{example}].", []
@@ -291,7 +359,10 @@ def _list_error(kind: str, values: object, example: str) -> tuple[str, list[str]
     if duplicates:
         unique = ", ".join(dict.fromkeys(values))
         return (
-            f"The {kind} '{duplicates[0]}' is listed twice: each {kind} must be unique, e.g. [{unique}].",
+            fit(
+                f"The {kind} {shown(duplicates[0])} is listed twice: each {kind} must be unique, e.g. [{unique}].",
+                f"The {kind} {shown(duplicates[0])} is listed twice: each {kind} must be unique.",
+            ),
             values,
         )
     return "", values
@@ -321,26 +392,28 @@ def domains_error(domains: object, previous: object = None, slug: object = "") -
         return error
     removed = [name for name in previous or [] if name not in values] if isinstance(previous, list) else []
     if removed:
-        return (
-            f"Removing the domain '{removed[0]}' is not supported: an update would leave its code, tests and "
-            f"table behind. Keep '{removed[0]}' in the list; to retire it, delete its folders and routes by hand "
-            "and then edit 'domains' in .copier-answers.yml."
+        # How to retire a domain by hand is in README.md (Updating a rendered project).
+        return fit(
+            f"Removing the domain {shown(removed[0])} is not supported: keep it (see README.md).",
+            f"Removing the domain {shown(removed[0], 16)} is not supported: keep it (see README.md).",
         )
     for name in values:
+        quoted = shown(name)
         if name in SHARED_RESOURCE_NAMES:
-            return (
-                f"The domain name '{name}' is taken by a resource the domains share "
-                f"(<slug>-<stage>-{name}): pick another name, e.g. '{name}_records'."
+            return fit(
+                f"The domain name {quoted} is taken by a shared resource: rename it, e.g. '{name}_records'.",
+                f"The domain name {quoted} is taken by a shared resource: rename it.",
             )
         if name in sys.stdlib_module_names or name in THIRD_PARTY_IMPORTS | TEST_PACKAGES:
-            return (
-                f"The domain name '{name}' would shadow the Python module '{name}': "
-                f"pick another name, e.g. '{name}_domain'."
+            return fit(
+                f"The domain name {quoted} would shadow the Python module {quoted}: rename it.",
+                f"The domain name {quoted} would shadow a Python module: rename it.",
             )
         if isinstance(slug, str) and slug and _distribution(f"{slug}-{name}") in DEPENDENCY_NAMES:
-            return (
-                f"The domain name '{name}' makes the package '{kebab(slug)}-{kebab(name)}', which is the "
-                f"name of a package the project depends on: pick another name, e.g. '{name}_domain'."
+            package = shown(f"{kebab(slug)}-{kebab(name)}")
+            return fit(
+                f"The domain name {quoted} makes the package {package}, a dependency: rename it.",
+                f"The domain package {package} is a dependency: rename the domain.",
             )
     return ""
 
@@ -359,105 +432,113 @@ CACHE_PREFIX_MAX = 34
 def stages_error(stages: object, slug: object = "", services: object = ()) -> str:
     """Why the stage list is unusable, or ``""``; with ``slug``, also checks name room."""
     if isinstance(stages, list) and "local" in stages:
-        return "The stage name 'local' is reserved for `make dev` on your machine: pick another name, e.g. 'dev'."
+        return "The stage name 'local' is reserved for `make dev`: pick another, e.g. 'dev'."
     error, values = _list_error("stage", stages, "dev, staging, prod")
     if error:
         return error
     for name in values:
+        quoted = shown(name, NAME_MAX + 2)
         if "_" in name:
-            return (
-                f"The stage name '{name}' has '_': AWS stack names allow only letters, digits and '-': "
-                f"e.g. '{name.replace('_', '')}'."
+            return fit(
+                f"The stage name {quoted} has '_': AWS stack names refuse it, e.g. {shown(name.replace('_', ''), NAME_MAX + 2)}.",
+                f"The stage name {quoted} has '_': AWS stack names refuse it.",
             )
-        prefix = f"{slug}-{name}"
-        if slug and len(prefix) > PREFIX_MAX:
-            return (
-                f"'{prefix}' is {len(prefix)} characters; it prefixes every Lambda function name, which AWS "
-                f"limits to 64, so it may be at most {PREFIX_MAX}: shorten the stage name or the project slug, "
-                f"e.g. {_shorter(slug, name, PREFIX_MAX)}."
-            )
-        if slug and "s3" in (services or ()) and len(prefix) > BUCKET_PREFIX_MAX:
-            return (
-                f"'{prefix}' is {len(prefix)} characters; with s3 it starts every bucket name, which AWS "
-                f"limits to 63 with the account id at its end, so it may be at most {BUCKET_PREFIX_MAX}: "
-                f"shorten the stage name or the project slug, e.g. {_shorter(slug, name, BUCKET_PREFIX_MAX)}."
-            )
-        if slug and "redis" in (services or ()) and len(prefix) > CACHE_PREFIX_MAX:
-            return (
-                f"'{prefix}' is {len(prefix)} characters; with redis it starts the cache's name, which "
-                f"ElastiCache limits to 40, so it may be at most {CACHE_PREFIX_MAX}: shorten the stage "
-                f"name or the project slug, e.g. {_shorter(slug, name, CACHE_PREFIX_MAX)}."
-            )
+        # Why each limit holds is in the question's help: too long for one line.
+        for limit, needed, names in (
+            (PREFIX_MAX, True, "Lambda"),
+            (BUCKET_PREFIX_MAX, "s3" in (services or ()), "bucket"),
+            (CACHE_PREFIX_MAX, "redis" in (services or ()), "cache"),
+        ):
+            if slug and needed and len(f"{slug}-{name}") > limit:
+                return _too_long(str(slug), name, limit, names)
     return ""
+
+
+def _too_long(slug: str, stage: str, limit: int, names: str) -> str:
+    """The refusal of a stage that leaves ``<slug>-<stage>`` longer than ``limit`` characters."""
+    room = limit - len(slug) - 1
+    quoted = shown(stage, NAME_MAX + 2)
+    if room < 2:  # no stage name fits with this slug
+        return fit(
+            f"The project slug is too long for {names} names with the stage {quoted}: "
+            f"use at most {limit - len(stage) - 1} characters.",
+            f"The project slug is too long for {names} names: use at most {limit - len(stage) - 1} characters.",
+        )
+    return fit(
+        f"The stage {quoted} is too long for {names} names with this slug: use at most {room} characters.",
+        f"The stage {quoted} needs at most {room} characters with this slug ({names} names).",
+        f"The stage {quoted} needs at most {room} characters with this slug.",
+    )
 
 
 # Backing services a project can select, and what each needs beside it.
 SERVICES = ("dynamodb", "sqs", "s3", "events", "cognito", "secrets", "postgres", "redis")
-SERVICE_NEEDS = {
-    "sqs": ("dynamodb", "queue consumers record processed messages in a DynamoDB idempotency table")
-}
+SERVICE_NEEDS = {"sqs": ("dynamodb", "queue consumers keep idempotency records in DynamoDB")}
 
 
 def services_error(services: object) -> str:
     """Why the selection of backing services is unusable, or ``""``."""
     if not isinstance(services, list):
-        return f"The services must be a YAML list, e.g. [dynamodb, sqs], got {services!r}."
+        return f"The services must be a YAML list, e.g. [dynamodb, sqs], not {shown(services)}."
     chosen = list(services)
     unknown = [s for s in chosen if s not in SERVICES]
     if unknown:
-        return (
-            f"Unknown service(s) {', '.join(map(str, unknown))}: choose from {', '.join(SERVICES)}, "
-            "e.g. [dynamodb, sqs]."
+        return fit(
+            f"Unknown service {shown(unknown[0])}: choose from the list (README.md), e.g. [dynamodb].",
+            f"Unknown service {shown(unknown[0])}: choose from the list in README.md.",
         )
     if "dynamodb" not in chosen:
-        return "Select dynamodb: every domain keeps its records in its own DynamoDB table, e.g. [dynamodb]."
+        return "Select dynamodb: every domain keeps its records in its own DynamoDB table."
     for service in chosen:
         need, why = SERVICE_NEEDS.get(service, ("", ""))
         if need and need not in chosen:
-            return f"'{service}' needs '{need}': {why}. Select both, e.g. [{need}, {service}]."
+            return f"Select {need} with {service}: {why}."
     return ""
 
 
 def region_error(region: object) -> str:
     """Why ``region`` is not a region to deploy to, or ``""`` (see REGION_SERVICES)."""
     if not isinstance(region, str) or not region:
-        return f"The region {region!r} is not a region code: use one, e.g. 'eu-west-1'."
+        return f"The region {shown(region, 20)} is not a region code: use one, e.g. 'eu-west-1'."
     known = aws_regions()
     if region in known or (not known and _REGION_CODE.match(region)):
         return ""
-    source = f"botocore {_botocore_version()}'s" if known else "the AWS region code pattern (no botocore)"
-    return (
-        f"'{region}' is not an AWS region with Lambda, HTTP APIs, DynamoDB and Scheduler in {source} "
-        "data: use a region code, e.g. 'eu-west-1' (see README.md, aws_region)."
-    )
+    # Which regions qualify, and how to list them, is in README.md (aws_region).
+    if not known:  # without botocore only the form of a code is checked
+        return f"{shown(region, 18)} is not an AWS region code: e.g. 'eu-west-1' (see README.md)."
+    return f"{shown(region, 18)} is not a known AWS region: e.g. 'eu-west-1' (see README.md)."
 
 
 def email_error(email: object) -> str:
     if isinstance(email, str) and _EMAIL.match(email):
         return ""
-    return f"'{email}' is not an email address: use the form name@example.com."
+    return f"{shown(email)} is not an email address: use the form name@example.com."
 
 
 def retention_error(retention: object, stages: object) -> str:
     """Why the per-stage log retention mapping is unusable, or ``""``."""
     if not isinstance(retention, dict):
-        return f"Log retention must be a mapping of stage to days, e.g. {{dev: 7, prod: 365}}, got {retention!r}."
+        return f"Log retention must be a mapping, e.g. {{dev: 7, prod: 365}}, not {shown(retention, 16)}."
     stages = list(stages) if isinstance(stages, list) else []
     missing = [s for s in stages if s not in retention]
     if missing:
-        return f"Log retention has no value for stage '{missing[0]}': add it, e.g. '{missing[0]}: 30'."
+        return fit(
+            f"Log retention has no value for stage {shown(missing[0])}: add it, e.g. '{missing[0]}: 30'.",
+            f"Log retention has no value for stage {shown(missing[0])}: add it.",
+        )
     extra = [s for s in retention if s not in stages]
     if extra:
-        return (
-            f"Log retention names {extra[0]!r}, which is not one of the stages {stages}: remove it, "
-            f"e.g. {default_retention(stages)}."
+        return fit(
+            f"Log retention names {shown(extra[0])}, which is not one of the stages: remove it.",
+            f"Log retention names {shown(extra[0])}, which is not a stage: remove it.",
         )
     for stage, days in retention.items():
         if type(days) is not int or days not in LOG_RETENTION_DAYS:
-            allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
-            return (
-                f"Log retention {days!r} for stage '{stage}' is not a CloudWatch value: use one of {allowed}, "
-                f"e.g. '{stage}: 30'."
+            # The values CloudWatch accepts are in README.md: too many for one line.
+            value = shown(days, 8)
+            return fit(
+                f"Log retention {value} for stage {shown(stage)} is not a CloudWatch value (see README.md).",
+                f"Log retention {value} is not a CloudWatch value: e.g. 30 (see README.md).",
             )
     return ""
 
@@ -478,15 +559,17 @@ def production_stage_error(stage: object, stages: object) -> str:
     if not isinstance(stages, list) or not stages or stages_error(stages):
         return ""  # the stages report their own error
     if stage not in stages:
-        return (
-            f"{stage!r} is not one of the stages {stages}: name the stage that is production, "
-            f"e.g. '{default_production_stage(stages)}'."
+        return fit(
+            f"{shown(stage)} is not one of the stages: name the production stage, "
+            f"e.g. {shown(default_production_stage(stages), NAME_MAX + 2)}.",
+            f"{shown(stage, 20)} is not one of the stages: name the production stage.",
         )
+    quoted = shown(stage, NAME_MAX + 2)
     if stage != stages[-1]:
         reordered = ", ".join([s for s in stages if s != stage] + [stage])
-        return (
-            f"'{stage}' is production but is not the last stage: stages are in promotion order and "
-            f"production comes last: reorder, e.g. stages=[{reordered}]."
+        return fit(
+            f"{quoted} is production but not the last stage: reorder, e.g. stages=[{reordered}].",
+            f"{quoted} is production, so it goes last: reorder the stages.",
         )
     return ""
 

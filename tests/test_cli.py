@@ -52,10 +52,7 @@ def test_copier_cli_prints_a_bad_answer_without_a_traceback(tmp_path):
     destination = tmp_path / "svc"
     result = copier_copy(destination, "--data", "project_slug=My Service")
     assert result.returncode == 1
-    assert (
-        "The project slug 'My Service' has capital letters: use lower case, e.g. 'my-service'."
-        in result.stderr
-    )
+    assert "The project slug has capital letters: use lower case, e.g. 'my-service'." in result.stderr
     assert "Traceback" not in result.stderr
     assert not destination.exists()
 
@@ -78,7 +75,7 @@ def test_interactive_prompts_reject_a_bad_slug_then_render(tmp_path):
         child.send("\x7f" * 40)  # clear the suggested slug
         child.send("2fast service")
         child.send("\r")
-        child.expect("starts with a digit: start it with a letter")
+        child.expect("starts with a digit: start with a letter")
         child.send("\x7f" * 40)
         child.send("fast-service\r")
         # Accept every remaining default with Enter until Copier reports the result.
@@ -104,10 +101,13 @@ WRONG_DATA = [
         ["--data", "domains={orders: 1}"],
         "'domains': {'orders': 1} is a mapping, not a list: give a YAML list",
     ),
-    (["--data", "stages=[prod, dev]"], "production comes last: reorder, e.g. stages=[dev, prod]."),
-    (["--data", "project_slug=boto3"], "is the name of a package the rendered project depends on"),
+    (["--data", "stages=[prod, dev]"], "but not the last stage: reorder, e.g. stages=[dev, prod]."),
+    (["--data", "project_slug=boto3"], "'boto3' names a package the project installs: pick another."),
     (["--data", "log_retention_days=[7]"], "'log_retention_days': [7] is a list, not a mapping"),
-    ({"iac": ["sam"], "tracing": True}, "'iac': ['sam'] is a list, not text: give one of sam, cdk"),
+    (
+        {"iac": ["sam"], "tracing": True},
+        "'iac': ['sam'] is a list, not text: give one of its choices, e.g. sam.",
+    ),
     (
         {"log_retention_days": {"dev": "7"}},
         "'log_retention_days': the value '7' of 'dev' is text, not a number",

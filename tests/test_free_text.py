@@ -218,25 +218,22 @@ REFUSED = [
     (
         "author_name",
         "Ops\u202eTeam",
-        "The author name has the invisible text-direction control U+202E: remove it "
-        "(it makes text display in another order than it is stored).",
+        "The author name has the invisible text-direction control U+202E: remove it.",
     ),
     (
         "project_name",
         "N" * 51,
-        "The project name is 51 characters long: use at most 50, so that the name and the description "
-        "fit the 1024 bytes AWS allows in a stack Description: shorten it.",
+        "The project name has 51 characters: use at most 50 (AWS stack Description).",
     ),
     (
         "description",
         "D" * 201,
-        "The description is 201 characters long: use at most 200, so that the name and the description "
-        "fit the 1024 bytes AWS allows in a stack Description: shorten it.",
+        "The description has 201 characters: use at most 200 (AWS stack Description).",
     ),
     (
         "description",
         " ",
-        'The description is empty: say in one sentence what the service does, e.g. "Takes and tracks customer orders."',
+        'The description is empty: say what the service does, e.g. "Takes orders."',
     ),
     ("author_name", "", 'The author name is empty: name the owning team or person, e.g. "Platform Team".'),
 ]

@@ -65,13 +65,14 @@ def test_names_are_cut_to_fit_with_a_stable_hash():
 
 def test_stage_and_slug_leave_room_for_function_names():
     assert naming.stages_error(["dev", "prod"], "a" * 32) == ""
-    assert "shorten the stage name or the project slug" in naming.stages_error(["a" * 18], "b" * 32)
+    assert naming.stages_error(["a" * 17], "b" * 32) == ""
+    assert "needs at most 17 characters with this slug" in naming.stages_error(["a" * 18], "b" * 32)
 
 
 def test_service_selections_are_checked():
     assert naming.services_error(["dynamodb", "sqs"]) == ""
     assert "Select dynamodb" in naming.services_error(["sqs"])
-    assert "Unknown service(s) kafka" in naming.services_error(["dynamodb", "kafka"])
+    assert "Unknown service 'kafka'" in naming.services_error(["dynamodb", "kafka"])
     assert "must be a YAML list, e.g. [dynamodb, sqs]" in naming.services_error("dynamodb")
     assert "must be a YAML list" in naming.services_error({"dynamodb": True})
 
@@ -90,7 +91,7 @@ def test_default_retention_is_short_in_dev_and_long_in_prod():
         ({"dev": True, "prod": 365}, "Log retention True for stage 'dev'"),
         ({"dev": [7], "prod": 365}, "Log retention [7] for stage 'dev'"),
         ({"dev": 7, "prod": 365, 3: 7}, "Log retention names 3, which is not one of the stages"),
-        ([7, 365], "Log retention must be a mapping of stage to days, e.g. {dev: 7, prod: 365}"),
+        ([7, 365], "Log retention must be a mapping, e.g. {dev: 7, prod: 365}, not [7, 365]."),
     ],
 )
 def test_retention_takes_whole_cloudwatch_days_per_stage(retention, message):
@@ -117,11 +118,10 @@ def test_production_stage_must_be_one_of_the_stages_and_the_last():
     assert naming.production_stage_error("prod", ["dev", "prod"]) == ""
     assert naming.production_stage_error("main", ["dev", "main"]) == ""
     assert naming.production_stage_error("prod", ["prod", "dev"]) == (
-        "'prod' is production but is not the last stage: stages are in promotion order and production "
-        "comes last: reorder, e.g. stages=[dev, prod]."
+        "'prod' is production but not the last stage: reorder, e.g. stages=[dev, prod]."
     )
-    assert "'qa' is not one of the stages ['dev', 'prod']" in naming.production_stage_error(
-        "qa", ["dev", "prod"]
+    assert naming.production_stage_error("qa", ["dev", "prod"]) == (
+        "'qa' is not one of the stages: name the production stage, e.g. 'prod'."
     )
     assert "is not one of the stages" in naming.production_stage_error(["prod"], ["dev", "prod"])
     assert naming.production_stage_error("prod", "dev, prod") == ""  # stages report their own error
@@ -142,7 +142,7 @@ def test_regions_come_from_botocore_and_include_new_ones():
 def test_without_botocore_a_region_is_checked_by_its_form(monkeypatch):
     monkeypatch.setattr(naming, "aws_regions", lambda: ())
     assert naming.region_error("xx-newplace-1") == ""
-    assert "the AWS region code pattern (no botocore)" in naming.region_error("mars-east")
+    assert "'mars-east' is not an AWS region code" in naming.region_error("mars-east")
     assert naming.region_error("cn-north-1") != ""
 
 
@@ -157,8 +157,9 @@ def test_a_slug_or_domain_named_like_a_dependency_is_refused(name):
 
 
 def test_a_domain_may_not_complete_a_dependency_name_with_the_slug():
-    assert "makes the package 'yoyo-migrations'" in naming.domains_error(["migrations"], None, "yoyo")
-    assert "makes the package 'aws-lambda-powertools'" in naming.domains_error(
+    assert "package 'yoyo-migrations' is a dependency" in naming.domains_error(["migrations"], None, "yoyo")
+    assert "makes the package 'cfn-lint', a dependency" in naming.domains_error(["lint"], None, "cfn")
+    assert "package 'aws-lambda-powertools' is a dependency" in naming.domains_error(
         ["powertools"], None, "aws-lambda"
     )
     assert naming.domains_error(["migrations"], None, "order-service") == ""

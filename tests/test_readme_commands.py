@@ -209,7 +209,7 @@ def test_update_refuses_to_replace_a_recorded_answer_this_version_refuses(templa
     assert refused.returncode == 1
     assert (
         "Validation error for question 'project_slug': the answer recorded in the project, 'moto', is no longer "
-        "accepted: The project slug 'moto' is the name of a package the rendered project depends on"
+        "accepted: The project slug 'moto' names a package the project installs: pick another."
     ) in refused.stderr
     assert "Answer it again with --data project_slug=<new answer>." in refused.stderr
     assert "Traceback" not in refused.stderr

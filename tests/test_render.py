@@ -190,7 +190,18 @@ def test_from_five_domains_the_tests_run_on_workers_with_the_iac_tests_on_one(co
     project = render(copie, {"domains": ["orders", "payments", "customers", "invoices", "shipments"]})
     checks.sync(project)
     out = checks.run(
-        [checks.tool("uv"), "run", "--no-sync", "pytest", "-v", "-n", "2", "-p", "no:cacheprovider", "infra/tests"],
+        [
+            checks.tool("uv"),
+            "run",
+            "--no-sync",
+            "pytest",
+            "-v",
+            "-n",
+            "2",
+            "-p",
+            "no:cacheprovider",
+            "infra/tests",
+        ],
         project,
         checks.project_env(project),
     )
