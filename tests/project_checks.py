@@ -249,16 +249,9 @@ def build_functions(project: Path) -> dict[str, Path]:
     from model import build_model
 
     command = [tool("uv"), "run", "--no-sync", "python", "scripts/package.py", "--functions-only"]
-    printed = run(command, project, project_env(project)).splitlines()
+    run(command, project, project_env(project))
     model = build_model(load_answers(project))
     zips = {a.name: project / "build" / "functions" / f"{a.name}.zip" for a in model.artifacts}
-    # The build prints a summary only: a line per artifact with its size, then the total.
-    expected = [f"build/functions/{name}.zip" for name in zips] + [f"{len(zips)} artifacts,"]
-    if [line.split()[0] if " files " in line else " ".join(line.split()[:2]) for line in printed] != expected:
-        raise CheckFailed(f"`make build` printed {printed}, not one line per artifact and a total")
-    for line, path in zip(printed, zips.values(), strict=False):
-        if line.split()[-2] != f"{path.stat().st_size / 1024:.1f}":
-            raise CheckFailed(f"`make build` printed {line!r}; {path.name} is {path.stat().st_size} bytes")
     first = {name: path.read_bytes() for name, path in zips.items()}
     for function in model.functions:
         with zipfile.ZipFile(zips[function.artifact]) as archive:
@@ -278,6 +271,28 @@ def build_functions(project: Path) -> dict[str, Path]:
     if changed:
         raise CheckFailed(f"rebuilding the same code changed the zips {changed}: builds are not reproducible")
     return zips
+
+
+def build_summary(project: Path) -> None:
+    """The build prints a summary only, on stdout: a line per artifact with its zipped size, then the total."""
+    from model import build_model
+
+    command = [tool("uv"), "run", "--no-sync", "python", "scripts/package.py", "--functions-only"]
+    result = subprocess.run(
+        command, cwd=project, env={**os.environ, **project_env(project)}, capture_output=True, text=True
+    )
+    printed = result.stdout.splitlines()
+    artifacts = build_model(load_answers(project)).artifacts
+    zips = [project / "build" / "functions" / f"{artifact.name}.zip" for artifact in artifacts]
+    expected = [str(path.relative_to(project)) for path in zips] + [f"{len(zips)} artifacts,"]
+    shown = [line.split()[0] if " files " in line else " ".join(line.split()[:2]) for line in printed]
+    if result.returncode or shown != expected:
+        raise CheckFailed(
+            f"`make build` printed {printed} ({result.returncode}), not a line per artifact and a total"
+        )
+    for line, path in zip(printed, zips, strict=False):
+        if line.split()[-2] != f"{path.stat().st_size / 1024:.1f}":
+            raise CheckFailed(f"`make build` printed {line!r}; {path.name} is {path.stat().st_size} bytes")
 
 
 def iac_matches_model(project: Path) -> None:

@@ -37,6 +37,7 @@ def check_project(project) -> None:
     checks.validate_iac(project)
     checks.iac_matches_model(project)
     checks.build_functions(project)
+    checks.build_summary(project)
     checks.lint_workflows(project)
 
 
