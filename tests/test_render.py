@@ -36,8 +36,7 @@ def check_project(project) -> None:
     checks.lint_and_test(project)
     checks.validate_iac(project)
     checks.iac_matches_model(project)
-    checks.build_functions(project)
-    checks.build_summary(project)
+    checks.build_functions(project, summary=True)
     checks.lint_workflows(project)
 
 
