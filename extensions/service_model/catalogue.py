@@ -78,6 +78,17 @@ IAC_TOOLS = {
 
 
 ARCHITECTURE = "arm64"  # Graviton: cheaper per GB-second, and the layer is built for it
+# The uv every rendered project runs: `make` installs it into .tools/ when missing, CI sets it up.
+UV_VERSION = "0.13.9"
+# The IaC scanners `make validate` runs, per tool (scanners/pyproject.toml): CloudFormation templates
+# get cfn-lint, and checkov reads all but the CDK's (cdk-nag checks those in its tests).
+SCANNERS = {"cfn-lint": "cfn-lint>=1.0,<2", "checkov": "checkov>=3.1,<4"}
+IAC_SCANNERS = {
+    "sam": ("cfn-lint", "checkov"),
+    "cdk": ("cfn-lint",),
+    "terraform": ("checkov",),
+    "serverless": ("cfn-lint", "checkov"),
+}
 LOCAL_STAGE = "local"  # the stage name `make dev` and the rendered tests use
 LOCAL_ACCOUNT = "123456789012"  # the emulator's account: `make dev` and the rendered tests
 DEFAULT_MEMORY_MB = 256

@@ -19,9 +19,12 @@ from .catalogue import (
     DATABASE_PORT,
     DATABASE_USER,
     DEFAULT_TIMEOUT_S,
+    IAC_SCANNERS,
     IAC_TOOLS,
     LOCAL_ACCOUNT,
     RUNTIME_SETTINGS,
+    SCANNERS,
+    UV_VERSION,
     CacheSpec,
     DatabaseSpec,
     IacTool,
@@ -211,6 +214,7 @@ class Service:
     cache: Resource | None = None
     domain_stacks: bool = True  # each domain's functions in its own nested stack (CloudFormation tools)
     architecture: str = ARCHITECTURE
+    uv_version: str = UV_VERSION
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -220,6 +224,14 @@ class Service:
     @property
     def iac_label(self) -> str:
         return self.iac_tool.label
+
+    @property
+    def scanners(self) -> tuple[str, ...]:
+        return IAC_SCANNERS[self.iac]
+
+    @property
+    def scanner_requirements(self) -> tuple[str, ...]:
+        return tuple(SCANNERS[name] for name in self.scanners)
 
     def prefix(self, stage: str) -> str:
         """Every physical name of a stage starts with this (it is also the stack name)."""

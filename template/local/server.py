@@ -51,6 +51,31 @@ class LocalHTTPServer(ThreadingHTTPServer):
     request_queue_size = 128
 
 
+class WholeLines:
+    """stdout shared by the threads: each thread's text goes out a whole line at a time, flushed.
+    print() writes a line and its newline in two calls, so a metrics document printed by one request
+    and a log line of another would otherwise run together into one unreadable line."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream, self._lock, self._pending = stream, threading.Lock(), threading.local()
+
+    def write(self, text: str) -> int:
+        lines, newline, rest = (getattr(self._pending, "text", "") + text).rpartition("\n")
+        self._pending.text = rest
+        if newline:
+            with self._lock:
+                self._stream.write(lines + newline)
+                self._stream.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:  # encoding, fileno, isatty...: the real stream's
+        return getattr(self._stream, name)
+
+
 def _pattern(template: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$")
 
@@ -119,7 +144,11 @@ def queue_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any
                 "receiptHandle": m["ReceiptHandle"],
                 "body": m["Body"],
                 "attributes": m.get("Attributes", {}),
-                "messageAttributes": m.get("MessageAttributes", {}),
+                "messageAttributes": {
+                    # Lambda's spelling of what ReceiveMessage returns (correlation_id: queues.py)
+                    name: {"dataType": a["DataType"], "stringValue": a.get("StringValue")}
+                    for name, a in m.get("MessageAttributes", {}).items()
+                },
                 "md5OfBody": m["MD5OfBody"],
                 "eventSource": "aws:sqs",
                 "eventSourceARN": queue_arn,
@@ -164,7 +193,11 @@ class QueueWorker(threading.Thread):
         """Receive one batch, deliver it and delete what was done; returns how many arrived."""
         sqs, url, arn = self.queue
         received = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=self.batch_size, WaitTimeSeconds=wait_seconds, AttributeNames=["All"]
+            QueueUrl=url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
         )
         messages = received.get("Messages", [])
         if not messages:
@@ -424,7 +457,7 @@ def main(argv: list[str] | None = None) -> None:
     use_emulator_clients()
     # A line as soon as it is written, as Lambda ships it, even through a pipe: the handlers' metrics
     # (EMF documents, see observability.py) are printed, and nothing else would flush them.
-    sys.stdout.reconfigure(line_buffering=True)
+    sys.stdout = WholeLines(sys.stdout)
     # Ctrl+C and `kill` (SIGTERM) both stop it, and the servers it started stop with it (the `finally`
     # below; their own exit hooks during start-up). SIGINT is set too: a parent without job control
     # (a CI runner's background step) may have started us with it ignored.

@@ -2,8 +2,9 @@
 
 Handlers stay thin: they read the request, call the service and return
 ``(status, body)``; this module parses and validates JSON, maps service errors to
-status codes, sets the correlation id on every log line and echoes it back, and
-flushes the request's metrics (observability.py).
+status codes, sets the correlation id on every log line of the request (and so on the
+jobs and events it causes) and echoes it back, and flushes the request's metrics
+(observability.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import fastjsonschema
 
 from .errors import ConflictError, NotFoundError, ValidationError
-from .observability import instrumented, logger
+from .observability import correlate, instrumented, logger
 
 CORRELATION_HEADER = "x-correlation-id"
 # A caller's correlation id is logged and echoed back: accept only a short, plain token.
@@ -127,8 +128,7 @@ def api_handler(func: Callable[[Request], Result]) -> Callable[[dict, Any], dict
         request_id = event.get("requestContext", {}).get("requestId") or uuid.uuid4().hex
         given = headers.get(CORRELATION_HEADER, "")
         correlation_id = given if _CORRELATION_ID.match(given) else request_id
-        logger.set_correlation_id(correlation_id)
-        logger.append_keys(request_id=request_id)  # joins function logs with the API access log
+        correlate(correlation_id, request_id=request_id)  # the request id joins the API access log
         request = Request(event)
         try:
             status, body = func(request)
