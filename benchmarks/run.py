@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
-"""Speed and size of what the template renders, as ratios against references measured in this run.
+"""What users run, timed and sized against references measured in the same run.
 
-    .venv/bin/python benchmarks/run.py [--repeat N] [--keep DIR]
+    .venv/bin/python benchmarks/run.py [--repeat N] [--quick] [--keep DIR]
 
-- render: the default project and a 10-domain project, against Copier copying the same
-  number of static files (its floor); target <= 1.5x.
-- cold start: each rendered handler in a fresh process (import + first invocation against a
-  local moto server), against a bare boto3 handler making the same DynamoDB call; target <= 1.3x.
-- size: each function's code artifact zipped (target <= 200 KB) and the dependency layer
-  beyond boto3 zipped (target <= 2 MB).
+- cold start: every function of the default project and of a project with all eight services
+  (HTTP routes, queue consumers, event subscribers, admin jobs, cached reads, database jobs),
+  run as Lambda runs it: the unzipped function artifact in var/task and the layer in opt,
+  both read-only, in a fresh interpreter with no bytecode writing, only boto3 installed beside
+  them, and only the variables the function's IaC sets. Each is timed (import + one realistic
+  invocation, exact status checked) against a bare handler making the same calls with boto3 (and
+  the Redis or PostgreSQL driver) alone; rounds alternate the two. Target: <= 1.15x per function.
+- layer: build/layer.zip of the all-services project, <= 2 MB zipped, with each service's share;
+  function artifacts <= 200 KB each.
+- make test: the all-services project's own suite, wall time, <= 30 s.
+- render: the default and a 10-domain project against Copier copying the same files as static
+  files (its floor), in process, alternating; target <= 1.3x.
 
-Needs the template's .venv (`python3 dev.py test` creates it) and PyPI for the layer build.
+Exits 1 when a target is missed. Needs the template's .venv (`python3 dev.py test`), the
+project's Python version, and PyPI (or uv's cache) for the layer and the reference interpreter.
 """
 
 from __future__ import annotations
@@ -18,13 +25,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import re
+import runpy
 import shutil
+import stat
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -34,22 +49,635 @@ from copier import run_copy  # noqa: E402
 
 import project_checks as checks  # noqa: E402
 
-TARGETS = {"render": 1.5, "cold_start": 1.3, "artifact_kb": 200, "layer_mb": 2.0}
+TARGETS = {"cold_start": 1.15, "render": 1.3, "layer_mb": 2.0, "artifact_kb": 200.0, "make_test_s": 30.0}
+ALL_SERVICES = ["dynamodb", "sqs", "s3", "events", "cognito", "secrets", "postgres", "redis"]
+# With events, a domain's subscriber hears another domain: two domains.
+PROJECTS = {"default": {}, "all services": {"services": ALL_SERVICES, "domains": ["orders", "billing"]}}
+# The layer's distributions a service brings (with what they depend on); the rest is every project's.
+SERVICE_OF = {
+    "pydantic": "events/secrets",
+    "redis": "redis",
+    "pg8000": "postgres",
+    "yoyo-migrations": "postgres",
+}
+CORE = {"aws-lambda-powertools": "every project", "fastjsonschema": "every project"}
+
+# Runs in the fresh interpreter: the clock starts before any import the handler needs, as the
+# Lambda runtime's does, and stops once the first invocation returns.
+REAL = """
+import time
+started = time.perf_counter()
+import importlib, json, sys
+module, attribute, name, event = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+class Context:
+    function_name, aws_request_id, memory_limit_in_mb = name, "bench", 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + name
+    def get_remaining_time_in_millis(self):
+        return 30000
+result = getattr(importlib.import_module(module), attribute)(event, Context())
+print(json.dumps({"seconds": time.perf_counter() - started, "result": result}, default=str))
+"""
+
+# The reference: a hand-written handler that makes the same calls with boto3 and the driver alone.
+BARE = """
+import time
+started = time.perf_counter()
+import json, os, sys
+from urllib.parse import urlsplit
+import boto3
+plan, answer = json.loads(sys.argv[1])
+services = {step[0] for step in plan}
+clients = {name: boto3.client(name) for name in services - {"redis", "postgres"}}
+if "redis" in services:
+    import redis
+    clients["redis"] = redis.Redis.from_url(os.environ["CACHE_URL"])
+def handler(event, context):
+    cursor = None
+    for service, operation, args in plan:
+        if service == "redis":
+            getattr(clients["redis"], operation)(*args)
+        elif service == "postgres":
+            if cursor is None:
+                import pg8000.dbapi
+                url = urlsplit(os.environ["DATABASE_URL"])
+                connection = pg8000.dbapi.connect(user=url.username, host=url.hostname, port=url.port,
+                                                  database=url.path.lstrip("/"))
+                connection.autocommit = True
+                cursor = connection.cursor()
+            getattr(cursor, operation)(*args)
+        else:
+            getattr(clients[service], operation)(**args)
+    return answer
+result = handler({}, None)
+print(json.dumps({"seconds": time.perf_counter() - started, "result": result}))
+"""
+
+# Runs in the rendered project's environment (it has moto, Redis and PostgreSQL): the emulator with
+# the resources the IaC declares, and the cache and database its services need, until stdin closes.
+SERVICES = """
+import json, logging, os, sys, importlib, socket
+sys.path.insert(0, os.getcwd())
+from moto.server import ThreadedMotoServer
+from local import env
+from local.context import context_for
+from local.routes import ADMIN_JOBS
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+with socket.socket() as probe:
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+emulator.start()
+endpoint = f"http://127.0.0.1:{port}"
+values = env.environment(endpoint)
+os.environ.update(values)  # the emulator's fake credentials
+env.create_resources(endpoint)
+running = []
+if env.CACHE:
+    from local.redis_server import RedisServer
+    running.append(RedisServer().start())
+    values[env.CACHE] = running[-1].url
+if env.DATABASE:
+    from local.postgres_server import PostgresServer
+    running.append(PostgresServer().start())
+    values[env.DATABASE] = os.environ[env.DATABASE] = running[-1].url
+    # Migrated as `make dev` does, so the database jobs find their tables.
+    module, _, attribute = ADMIN_JOBS["migrate"][0].rpartition(".")
+    getattr(importlib.import_module(module), attribute)({}, context_for("admin-migrate"))
+rules = getattr(env, "EVENT_RULES", {})
+print("BENCH " + json.dumps({"environment": values, "rules": rules, "account": env.ACCOUNT}), flush=True)
+sys.stdin.read()
+for server in running:
+    server.stop()
+emulator.stop()
+"""
 
 
-def timed_copy(src: Path, dst: Path, **kwargs) -> float:
+class BenchError(RuntimeError):
+    pass
+
+
+@dataclass
+class Case:
+    label: str
+    handler: str
+    artifact: str
+    variables: list[str]
+    kind: str  # http, consumer, subscriber, admin
+    detail: dict[str, Any] = field(default_factory=dict)
+    real: list[float] = field(default_factory=list)
+    bare: list[float] = field(default_factory=list)
+
+
+def render(dst: Path, data: dict) -> None:
+    run_copy(str(ROOT), str(dst), data=data, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
+
+
+def locked_version(project: Path, name: str) -> str | None:
+    found = re.search(
+        rf'^name = "{re.escape(name)}"\nversion = "([^"]+)"', (project / "uv.lock").read_text(), re.M
+    )
+    return found and found.group(1)
+
+
+def build(project: Path) -> None:
+    checks.sync(project)
+    checks.run(
+        [checks.tool("uv"), "run", "--no-sync", "python", "scripts/package.py"],
+        project,
+        checks.project_env(project),
+    )
+
+
+# --- what runs where -------------------------------------------------------------------------
+
+
+def functions(project: Path) -> list[tuple[str, str, list[str]]]:
+    """(handler, artifact, environment variable names) of every function the SAM templates declare."""
+    found = []
+    for path in sorted((project / "infra").rglob("*.yaml")):
+        template = checks.load_cfn(path)
+        if not isinstance(template, dict) or "Resources" not in template:
+            continue
+        common = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        for resource in template["Resources"].values():
+            if resource["Type"] == "AWS::Serverless::Function":
+                properties = resource["Properties"]
+                variables = {**common, **properties.get("Environment", {}).get("Variables", {})}
+                found.append((properties["Handler"], Path(properties["CodeUri"]).stem, sorted(variables)))
+    if not found:
+        raise BenchError(
+            f"No AWS::Serverless::Function in {project / 'infra'}: the benchmark renders iac=sam."
+        )
+    return found
+
+
+def cases(project: Path) -> list[Case]:
+    """One case per function, with what its invocation needs, from the project's local/routes.py."""
+    routes = runpy.run_path(str(project / "local" / "routes.py"))
+    http = {handler: (method, path) for method, path, handler in routes["ROUTES"]}
+    protected = routes.get("PROTECTED_ROUTES", set())
+    consumers = {handler: queue for queue, handler, _ in routes["CONSUMERS"]}
+    subscribers = {handler: rule for rule, handler in routes["SUBSCRIBERS"]}
+    jobs = {handler: job for job, (handler, _) in routes["ADMIN_JOBS"].items()}
+    out = []
+    for handler, artifact, variables in functions(project):
+        name = handler.rsplit(".", 1)[1]
+        if handler in http:
+            method, path = http[handler]
+            detail = {"method": method, "path": path, "protected": f"{method} {path}" in protected}
+            out.append(Case(f"{method} {path}", handler, artifact, variables, "http", detail))
+        elif handler in consumers:
+            out.append(
+                Case(
+                    f"consumer {name}",
+                    handler,
+                    artifact,
+                    variables,
+                    "consumer",
+                    {"queue": consumers[handler]},
+                )
+            )
+        elif handler in subscribers:
+            out.append(
+                Case(
+                    f"subscriber {name}",
+                    handler,
+                    artifact,
+                    variables,
+                    "subscriber",
+                    {"rule": subscribers[handler]},
+                )
+            )
+        elif handler in jobs:
+            out.append(
+                Case(f"admin {jobs[handler]}", handler, artifact, variables, "admin", {"job": jobs[handler]})
+            )
+        else:
+            raise BenchError(
+                f"{handler} (infra/) is in none of local/routes.py's lists: add its kind to benchmarks/run.py."
+            )
+    return out
+
+
+def read_only(folder: Path) -> None:
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def writable(folder: Path) -> None:
+    for path in [folder, *folder.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+
+
+def unpack(project: Path, where: Path, version: str) -> tuple[Path, Path]:
+    """var/task per artifact and opt/ with the layer, read-only as on Lambda. Off arm64 the layer's
+    native wheels cannot load, so the same locked requirements are installed for this machine."""
+    tasks = where / "var-task"
+    for artifact in (project / "build" / "functions").glob("*.zip"):
+        zipfile.ZipFile(artifact).extractall(tasks / artifact.stem)
+    opt = where / "opt"
+    if platform.machine() in ("aarch64", "arm64"):
+        zipfile.ZipFile(project / "build" / "layer.zip").extractall(opt)
+    else:
+        checks.run(
+            [checks.tool("uv"), "pip", "install", "--quiet", "--no-deps", "--target", str(opt / "python"),
+             "--requirements", str(project / "build" / "requirements.txt"), "--python-platform",
+             f"{platform.machine()}-manylinux2014", "--python-version", version, "--only-binary", ":all:",
+             "--no-compile"],
+            project,
+        )  # fmt: skip
+    read_only(tasks)
+    read_only(opt)
+    return tasks, opt
+
+
+def runtime(project: Path, where: Path, version: str) -> tuple[str, Path]:
+    """An interpreter of the project's Python with only boto3, byte-compiled as the runtime's; and a
+    folder with only the database and cache drivers (not compiled, as in the layer)."""
+    uv, venv = checks.tool("uv"), where / "runtime"
+    checks.run([uv, "venv", "--quiet", "--python", checks.find_python(version), str(venv)], where)
+    python = str(venv / "bin" / "python")
+    boto3 = f"boto3=={locked_version(project, 'boto3')}"
+    checks.run([uv, "pip", "install", "--quiet", "--python", python, "--compile-bytecode", boto3], where)
+    drivers = where / "drivers"
+    pins = [
+        f"{name}=={version}" for name in ("pg8000", "redis") if (version := locked_version(project, name))
+    ]
+    if pins:
+        checks.run(
+            [
+                uv,
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                python,
+                "--target",
+                str(drivers),
+                "--no-compile",
+                *pins,
+            ],
+            where,
+        )
+    return python, drivers
+
+
+# --- one invocation --------------------------------------------------------------------------
+
+
+class Stack:
+    """The emulator and servers of one project, and the records each invocation needs."""
+
+    def __init__(self, project: Path, log: Path) -> None:
+        python = project / ".venv" / "bin" / "python"
+        self.log = log.open("w")
+        self.process = subprocess.Popen(
+            [str(python), "-c", SERVICES], cwd=project, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self.log, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        )  # fmt: skip
+        for line in self.process.stdout:
+            if line.startswith("BENCH "):
+                break
+        else:
+            raise BenchError(f"The local services did not start for {project}: read {log}.")
+        found = json.loads(line[len("BENCH ") :])
+        self.values, self.rules, self.account = found["environment"], found["rules"], found["account"]
+        import boto3
+
+        session = boto3.session.Session(
+            aws_access_key_id="local", aws_secret_access_key="local", region_name=self.values["AWS_REGION"]
+        )
+        self.client = {
+            name: session.client(name, endpoint_url=self.values["AWS_ENDPOINT_URL"])
+            for name in ("dynamodb", "s3", "sqs")
+        }
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+        self.log.close()
+
+    def record(self, table: str) -> str:
+        record_id, now = uuid.uuid4().hex, time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+        item = {"id": record_id, "name": "bench", "notes": "", "created_at": now, "updated_at": now}
+        self.client["dynamodb"].put_item(TableName=table, Item={k: {"S": v} for k, v in item.items()})
+        return record_id
+
+    def queue_url(self, name: str) -> str:
+        return self.client["sqs"].get_queue_url(QueueName=name)["QueueUrl"]
+
+
+def named(variables: list[str], suffix: str) -> list[str]:
+    return [v for v in variables if v.endswith(suffix) and not v.startswith("IDEMPOTENCY")]
+
+
+def prepare(case: Case, stack: Stack, tasks: Path) -> tuple[dict, list, Any, Any]:
+    """The event, the bare handler's calls and answer, and the exact result the real one must return."""
+    values, variables = stack.values, case.variables
+    tables = [values[v] for v in named(variables, "_TABLE_NAME")]
+    cache = "CACHE_URL" in variables
+    if case.kind == "http":
+        return _http(case, stack, tables[0], cache)
+    if case.kind == "consumer":
+        record_id = stack.record(tables[0])
+        package = case.handler.split(".", 1)[0]
+        jobs = (tasks / case.artifact / package / "jobs.py").read_text()
+        job = {"type": re.search(r'^CREATED = "([^"]+)"', jobs, re.M).group(1), "id": record_id}
+        message_id = str(uuid.uuid4())
+        event = {"Records": [{
+            "messageId": message_id, "receiptHandle": "bench", "body": json.dumps(job), "md5OfBody": "",
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(time.time() * 1000))},
+            "messageAttributes": {"correlation_id": {"stringValue": "bench", "dataType": "String"}},
+            "eventSource": "aws:sqs", "eventSourceARN": f"arn:aws:sqs:{values['AWS_REGION']}:{stack.account}:{case.detail['queue']}",
+            "awsRegion": values["AWS_REGION"],
+        }]}  # fmt: skip
+        idempotency = values["IDEMPOTENCY_TABLE_NAME"]
+        plan = [
+            ["dynamodb", "put_item", {"TableName": idempotency, "Item": {"id": {"S": message_id}, "status": {"S": "INPROGRESS"}},
+                                      "ConditionExpression": "attribute_not_exists(id)"}],
+            _update(tables[0], record_id),
+            ["dynamodb", "update_item", {"TableName": idempotency, "Key": {"id": {"S": message_id}},
+                                         "UpdateExpression": "SET #s = :s", "ExpressionAttributeNames": {"#s": "status"},
+                                         "ExpressionAttributeValues": {":s": {"S": "COMPLETED"}}}],
+        ]  # fmt: skip
+        answer = {"batchItemFailures": []}
+        return event, plan, answer, answer
+    if case.kind == "subscriber":
+        sources, detail_types = stack.rules[case.detail["rule"]]
+        event = {
+            "version": "0", "id": str(uuid.uuid4()), "detail-type": detail_types[0], "source": sources[0],
+            "account": stack.account, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": values["AWS_REGION"], "resources": [],
+            "detail": {"version": 1, "data": {"id": uuid.uuid4().hex, "name": "bench"}, "metadata": {"correlation_id": "bench"}},
+        }  # fmt: skip
+        return event, [], None, None
+    return _admin(case, stack, tables)
+
+
+def _update(table: str, record_id: str) -> list:
+    return ["dynamodb", "update_item", {
+        "TableName": table, "Key": {"id": {"S": record_id}}, "UpdateExpression": "SET #n = :n",
+        "ConditionExpression": "attribute_exists(id)", "ExpressionAttributeNames": {"#n": "name"},
+        "ExpressionAttributeValues": {":n": {"S": "bench 2"}}, "ReturnValues": "ALL_NEW"}]  # fmt: skip
+
+
+def _http(case: Case, stack: Stack, table: str, cache: bool) -> tuple[dict, list, Any, Any]:
+    method, path = case.detail["method"], case.detail["path"]
+    values, params, body, status = stack.values, {}, None, 200
+    get = ["dynamodb", "get_item", {"TableName": table, "Key": {"id": {"S": "?"}}}]
+    if "{id}" in path:
+        params["id"] = stack.record(table)
+        get[2]["Key"]["id"]["S"] = params["id"]
+    bucket = next((values[v] for v in named(case.variables, "_BUCKET_NAME")), None)
+    if path.endswith("/files"):
+        body = {"file_name": "bench.txt", "content_type": "text/plain"}
+        key = {"Bucket": bucket, "Key": f"{params['id']}/bench.txt", "ContentType": "text/plain"}
+        plan = [get, ["s3", "generate_presigned_url", {"ClientMethod": "put_object", "Params": key}]]
+    elif "{file_name}" in path:
+        params["file_name"] = "bench.txt"
+        key = {"Bucket": bucket, "Key": f"{params['id']}/bench.txt"}
+        stack.client["s3"].put_object(**key, Body=b"bench")
+        plan = [
+            get,
+            ["s3", "head_object", key],
+            ["s3", "generate_presigned_url", {"ClientMethod": "get_object", "Params": key}],
+        ]
+    elif method == "POST":
+        body, status = {"name": "bench"}, 201
+        item = {"id": {"S": uuid.uuid4().hex}, "name": {"S": "bench"}}
+        plan = [
+            [
+                "dynamodb",
+                "put_item",
+                {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(id)"},
+            ]
+        ]
+        for variable in named(case.variables, "_QUEUE_NAME"):
+            queue = values[variable]
+            plan += [["sqs", "get_queue_url", {"QueueName": queue}],
+                     ["sqs", "send_message", {"QueueUrl": stack.queue_url(queue), "MessageBody": json.dumps(item)}]]  # fmt: skip
+        if "EVENT_BUS_NAME" in case.variables:
+            entry = {
+                "EventBusName": values["EVENT_BUS_NAME"],
+                "Source": "bench",
+                "DetailType": "Created",
+                "Detail": json.dumps(item),
+            }
+            plan.append(["events", "put_events", {"Entries": [entry]}])
+    elif method == "GET" and params:
+        key = f"bench:{params['id']}"
+        plan = [["redis", "get", [key]], get, ["redis", "set", [key, "{}"]]] if cache else [get]
+    elif method == "GET":
+        plan = [["dynamodb", "scan", {"TableName": table, "Limit": 20}]]
+        if "SETTINGS_PARAMETER_NAME" in case.variables:
+            plan.insert(0, ["ssm", "get_parameter", {"Name": values["SETTINGS_PARAMETER_NAME"]}])
+    elif method == "PUT":
+        body = {"name": "bench 2"}
+        plan = [_update(table, params["id"])] + (
+            [["redis", "delete", [f"bench:{params['id']}"]]] if cache else []
+        )
+    elif method == "DELETE":
+        status = 204
+        delete = {
+            "TableName": table,
+            "Key": {"id": {"S": params["id"]}},
+            "ConditionExpression": "attribute_exists(id)",
+        }
+        plan = [["dynamodb", "delete_item", delete]] + (
+            [["redis", "delete", [f"bench:{params['id']}"]]] if cache else []
+        )
+    else:
+        raise BenchError(f"No benchmark event for {method} {path}: add it to benchmarks/run.py (_http).")
+    event = http_event(method, path, params, body, case.detail["protected"], stack.account)
+    return event, plan, {"statusCode": status}, status
+
+
+def http_event(
+    method: str, path: str, params: dict, body: dict | None, protected: bool, account: str
+) -> dict:
+    """An API Gateway HTTP API (payload 2.0) event, with the JWT authorizer's claims on protected routes."""
+    raw = path.format(**params)
+    context = {
+        "accountId": account, "apiId": "bench", "domainName": "bench.execute-api.amazonaws.com",
+        "http": {"method": method, "path": raw, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+        "requestId": uuid.uuid4().hex, "routeKey": f"{method} {path}", "stage": "$default",
+        "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()), "timeEpoch": int(time.time() * 1000),
+    }  # fmt: skip
+    if protected:
+        context["authorizer"] = {
+            "jwt": {"claims": {"sub": "bench-user", "email": "bench@example.com"}, "scopes": None}
+        }
+    return {
+        "version": "2.0", "routeKey": f"{method} {path}", "rawPath": raw, "rawQueryString": "",
+        "headers": {"content-type": "application/json", "host": context["domainName"]},
+        "requestContext": context, "pathParameters": params or None,
+        "body": json.dumps(body) if body is not None else None, "isBase64Encoded": False,
+    }  # fmt: skip
+
+
+def _admin(case: Case, stack: Stack, tables: list[str]) -> tuple[dict, list, Any, Any]:
+    job, values = case.detail["job"], stack.values
+    counts = [["dynamodb", "scan", {"TableName": table, "Select": "COUNT"}] for table in tables]
+    if job == "seed":
+        plan = [
+            ["dynamodb", "put_item", {"TableName": t, "Item": {"id": {"S": uuid.uuid4().hex}}}]
+            for t in tables
+        ]
+        return {"count": 1}, plan, {"created": 1}, "created"
+    if job == "report":
+        plan = counts + [
+            ["secretsmanager", "get_secret_value", {"SecretId": values[v]}]
+            for v in named(case.variables, "_SECRET_NAME")
+        ]
+        return {}, plan, {"posted": False}, "posted"
+    if job == "migrate":
+        return (
+            {},
+            [["postgres", "execute", ["SELECT migration_id FROM _yoyo_migration"]]],
+            {"applied": []},
+            "applied",
+        )
+    if job == "snapshot":
+        insert = "INSERT INTO record_counts (domain, counted_at, records) VALUES (%s, now(), %s)"
+        plan = counts + [["postgres", "execute", ["BEGIN"]],
+                         ["postgres", "executemany", [insert, [[t, 0] for t in tables]]],
+                         ["postgres", "execute", ["COMMIT"]]]  # fmt: skip
+        return {}, plan, {"counts": 0}, "counts"
+    raise BenchError(f"No benchmark event for the admin job {job}: add it to benchmarks/run.py (_admin).")
+
+
+def expected(case: Case, check: Any, result: Any) -> bool:
+    """Whether the real handler returned exactly what it must."""
+    if case.kind == "http":
+        return isinstance(result, dict) and result.get("statusCode") == check
+    if case.kind == "consumer":
+        return result == check
+    if case.kind == "subscriber":
+        return result is None
+    if case.detail["job"] == "seed":
+        return set(result.get("created", {}).values()) == {1}
+    if case.detail["job"] == "report":  # no webhook URL stored: nothing posted, where it can post at all
+        return isinstance(result.get("counts"), dict) and result.get("posted", False) is False
+    if case.detail["job"] == "migrate":
+        return result.get("applied") == []  # migrated when the services started: nothing pending
+    return isinstance(result.get("counts"), dict) and bool(result.get("counted_at"))
+
+
+def invoke(python: str, script: str, args: list[str], environment: dict, label: str) -> tuple[float, Any]:
+    out = subprocess.run(
+        [python, "-c", script, *args], env=environment, capture_output=True, text=True, cwd="/"
+    )
+    if out.returncode:
+        raise BenchError(f"{label} failed ({out.returncode}):\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    return found["seconds"], found["result"]
+
+
+def bench_cold_starts(name: str, project: Path, where: Path, repeat: int) -> list[Case]:
+    version = (project / ".python-version").read_text().strip()
+    python, drivers = runtime(project, where, version)
+    tasks, opt = unpack(project, where / "lambda", version)
+    todo = cases(project)
+    stack = Stack(project, where / "services.log")
+    try:
+        values = stack.values
+        lambda_env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": ":UTC", "PYTHONDONTWRITEBYTECODE": "1",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+            **{k: v for k, v in values.items() if k.startswith("AWS_")},  # region, fake keys, the emulator
+        }  # fmt: skip
+        site = opt / "python" / "lib" / f"python{version}" / "site-packages"
+        environments = {}
+        for case in todo:
+            missing = [v for v in case.variables if v not in values]
+            if missing:
+                raise BenchError(f"{case.handler}: local/env.py gives no value for {', '.join(missing)}.")
+            variables = {v: values[v] for v in case.variables}
+            base = {**lambda_env, **variables, "AWS_LAMBDA_FUNCTION_NAME": case.label}
+            task = tasks / case.artifact
+            # Lambda's order: the function's code, then the layer's two folders, then the runtime's boto3.
+            path = f"{task}:{site}:{opt / 'python'}"
+            driver = {"PYTHONPATH": str(drivers)} if {"CACHE_URL", "DATABASE_URL"} & set(variables) else {}
+            environments[case.label] = {
+                "real": {**base, "LAMBDA_TASK_ROOT": str(task), "PYTHONPATH": path},
+                "bare": {**base, **driver},
+            }
+        for round_number in range(repeat):
+            for case in todo:
+                order = ("real", "bare") if round_number % 2 == 0 else ("bare", "real")
+                for which in order:
+                    # Each run gets records of its own: a delete must find one to delete.
+                    event, plan, answer, check = prepare(case, stack, tasks)
+                    if which == "real":
+                        module, attribute = case.handler.rsplit(".", 1)
+                        script, args = REAL, [module, attribute, case.label, json.dumps(event)]
+                    else:
+                        script, args = BARE, [json.dumps([plan, answer])]
+                    label = f"{name}: {case.label} ({which})"
+                    seconds, result = invoke(python, script, args, environments[case.label][which], label)
+                    if which == "real" and not expected(case, check, result):
+                        raise BenchError(f"{label} returned {json.dumps(result)[:500]}, expected {check!r}.")
+                    getattr(case, which).append(seconds)
+            print(f"  {name}: round {round_number + 1}/{repeat} done", file=sys.stderr)
+    finally:
+        stack.close()
+    return todo
+
+
+# --- sizes, make test, render ----------------------------------------------------------------
+
+
+def layer_shares(layer: Path) -> dict[str, float]:
+    """Zipped bytes of the layer per service, from each distribution's RECORD and Requires-Dist."""
+    archive = zipfile.ZipFile(layer)
+    sizes = {info.filename: info.compress_size for info in archive.infolist()}
+    owned, requires = {}, {}
+    for meta in (n for n in sizes if n.endswith(".dist-info/METADATA")):
+        text = archive.read(meta).decode()
+        dist = normal(re.search(r"^Name: ([A-Za-z0-9._-]+)", text, re.M).group(1))
+        requires[dist] = {
+            normal(re.match(r"[A-Za-z0-9._-]+", line[len("Requires-Dist: ") :]).group(0))
+            for line in text.splitlines()
+            if line.startswith("Requires-Dist: ") and "extra ==" not in line
+        }
+        record = archive.read(meta.replace("METADATA", "RECORD")).decode()
+        owned[dist] = sum(
+            sizes.get(f"python/{row.split(',', 1)[0]}", 0) for row in record.splitlines() if row
+        )
+    needed_by: dict[str, set[str]] = {dist: set() for dist in owned}
+    for top, service in {**SERVICE_OF, **CORE}.items():
+        stack = [top]
+        while stack:
+            dist = stack.pop()
+            if dist in needed_by and service not in needed_by[dist]:
+                needed_by[dist].add(service)
+                stack.extend(requires.get(dist, ()))
+    shares: dict[str, float] = {}
+    for dist, size in owned.items():
+        users = needed_by[dist]
+        # Needed by every project, or by several services: shared, never counted twice.
+        group = "unknown: " + dist if not users else users.pop() if len(users) == 1 else "shared"
+        shares[group] = shares.get(group, 0) + size
+    shares["(zip directory)"] = layer.stat().st_size - sum(owned.values())
+    return shares
+
+
+def normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def time_make_test(project: Path) -> float:
+    """`make test` as a user runs it after `make install` (its byte-compiled sync, without the deploy tools)."""
+    uv, env = checks.tool("uv"), checks.project_env(project)
+    checks.run([uv, "sync", "--quiet", "--compile-bytecode"], project, env)
     start = time.perf_counter()
-    run_copy(str(src), str(dst), defaults=True, quiet=True, **kwargs)
+    checks.run(["make", "test", f"UV={uv}"], project, env, timeout=1800)
     return time.perf_counter() - start
 
 
-def count_files(path: Path) -> int:
-    return sum(1 for p in path.rglob("*") if p.is_file())
-
-
 def static_template(rendered: Path, where: Path) -> Path:
-    """A template whose files are the rendered project's files, copied as static files:
-    what Copier costs for the same number of files, paths and bytes without any rendering."""
+    """The rendered project's files as a template of static files: Copier's cost for the same files."""
     template = where / "static-template"
     shutil.copytree(rendered, template / "template", ignore=shutil.ignore_patterns(".copier-answers.yml"))
     (template / "copier.yml").write_text("_subdirectory: template\n")
@@ -61,213 +689,114 @@ def static_template(rendered: Path, where: Path) -> Path:
     return template
 
 
-def bench_render(repeat: int, work: Path) -> list[dict]:
-    rows = []
-    for label, data in [("defaults", {}), ("10 domains", {"domains": [f"domain_{i}" for i in range(10)]})]:
-        times, files = [], 0
-        for i in range(repeat):
-            dst = work / f"render-{label.replace(' ', '-')}-{i}"
-            times.append(timed_copy(ROOT, dst, data=data, unsafe=True, vcs_ref="HEAD"))
-            files = count_files(dst)
-        floor_template = static_template(dst, work / f"floor-{len(rows)}")
-        floor = []
-        for i in range(repeat):
-            dst = work / f"floor-out-{len(rows)}-{i}"
-            floor.append(timed_copy(floor_template, dst, vcs_ref="HEAD"))
-        ratio = statistics.median(times) / statistics.median(floor)
-        rows.append(
-            {
-                "case": f"render {label} ({files} files)",
-                "seconds": statistics.median(times),
-                "reference": statistics.median(floor),
-                "ratio": ratio,
-                "target": TARGETS["render"],
-            }
-        )
-    return rows
+def bench_render(label: str, data: dict, repeat: int, where: Path) -> tuple[list[float], list[float], int]:
+    first = where / "first"
+    render(first, data)
+    floor = static_template(first, where)
+    real, static = [], []
+    for i in range(repeat):
+        pair = [("real", real), ("static", static)]
+        for which, times in pair if i % 2 == 0 else pair[::-1]:
+            dst = where / f"{which}-{i}"
+            start = time.perf_counter()
+            if which == "real":
+                render(dst, data)
+            else:
+                run_copy(str(floor), str(dst), defaults=True, quiet=True, vcs_ref="HEAD")
+            times.append(time.perf_counter() - start)
+    return real, static, sum(1 for p in first.rglob("*") if p.is_file())
 
 
-BARE = """
-import time, json, sys
-t0 = time.perf_counter()
-import boto3
-client = boto3.client("dynamodb")
-def handler(event, context):
-    op = event["op"]
-    table = event["table"]
-    if op == "create":
-        client.put_item(TableName=table, Item={"id": {"S": "bare-1"}, "name": {"S": "x"}})
-        return {"statusCode": 201, "body": json.dumps({"id": "bare-1"})}
-    if op == "get":
-        return {"statusCode": 200, "body": json.dumps(client.get_item(TableName=table, Key={"id": {"S": "bare-1"}}).get("Item"))}
-    if op == "list":
-        return {"statusCode": 200, "body": json.dumps(client.scan(TableName=table, Limit=20)["Items"])}
-    if op == "update":
-        client.update_item(TableName=table, Key={"id": {"S": "bare-1"}}, UpdateExpression="SET #n = :v",
-                           ExpressionAttributeNames={"#n": "name"}, ExpressionAttributeValues={":v": {"S": "y"}})
-        return {"statusCode": 200, "body": "{}"}
-    if op == "delete":
-        client.delete_item(TableName=table, Key={"id": {"S": "bare-1"}})
-        return {"statusCode": 204, "body": ""}
-    return {"statusCode": 200, "body": json.dumps({"count": client.scan(TableName=table, Select="COUNT")["Count"]})}
-handler(json.loads(sys.argv[1]), None)
-print(time.perf_counter() - t0)
-"""
-
-RENDERED = """
-import time, json, sys, importlib
-t0 = time.perf_counter()
-module, attribute, event = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-from local.context import context_for
-handler = getattr(importlib.import_module(module), attribute)
-result = handler(event, context_for("bench"))
-assert (result or {}).get("statusCode", 200) < 500, result
-print(time.perf_counter() - t0)
-"""
-
-
-def http_event(method: str, path: str, params: dict | None, body: dict | None) -> dict:
-    return {
-        "version": "2.0", "rawPath": path, "headers": {}, "pathParameters": params,
-        "queryStringParameters": None, "body": json.dumps(body) if body else None,
-        "requestContext": {"requestId": "bench", "http": {"method": method, "path": path}},
-    }  # fmt: skip
-
-
-def bench_cold_start(repeat: int, work: Path) -> list[dict]:
-    project = work / "cold-start"
-    run_copy(str(ROOT), str(project), defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
-    checks.sync(project)
-    python = str(project / ".venv" / "bin" / "python")
-    sys.path.insert(0, str(project))
-    import logging
-
-    from local import env as local_env  # the rendered project's local environment
-    from local.routes import ADMIN_JOBS, ROUTES
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
-    port = 45000 + os.getpid() % 1000
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        environment = {**os.environ, **local_env.environment(endpoint), "PYTHONPATH": str(project)}
-
-        os.environ.update(local_env.environment(endpoint))
-        local_env.create_resources(endpoint)
-        table = next(iter(local_env.TABLES))
-        rows = []
-        cases = []
-        for method, path, target in ROUTES:
-            op = target.rsplit(".", 1)[1].split("_", 1)[0]
-            cases.append((target, op, method, path))
-        for job, (target, _) in ADMIN_JOBS.items():
-            cases.append((target, job, None, None))  # admin jobs: named by job
-        for target, op, method, path in cases:
-            module, attribute = target.rsplit(".", 1)
-            rendered, bare = [], []
-            for _ in range(repeat):
-                record = _create(python, environment)
-                if method is None:
-                    event = {"count": 1} if op == "seed" else {}
-                else:
-                    params = {"id": record} if "{id}" in path else None
-                    body = {"name": "bench"} if method in ("POST", "PUT") else None
-                    event = http_event(method, path.replace("{id}", record), params, body)
-                rendered.append(_seconds(python, environment, RENDERED, module, attribute, json.dumps(event)))
-                reference = {"op": op if method else ("create" if op == "seed" else "report"), "table": table}
-                bare.append(_seconds(python, environment, BARE, json.dumps(reference)))
-            rows.append({"case": f"cold start {attribute if method else 'admin ' + op}", "seconds": statistics.median(rendered), "reference": statistics.median(bare),
-                         "ratio": statistics.median(rendered) / statistics.median(bare), "target": TARGETS["cold_start"]})  # fmt: skip
-        return rows
-    finally:
-        server.stop()
-
-
-CREATE = """
-import json
-from local.context import context_for
-from local.routes import ROUTES
-import importlib
-module, attribute = ROUTES[0][2].rsplit(".", 1)
-event = {"version": "2.0", "rawPath": ROUTES[0][1], "headers": {}, "body": json.dumps({"name": "bench"}),
-         "requestContext": {"requestId": "bench", "http": {"method": "POST", "path": ROUTES[0][1]}}}
-print(json.loads(getattr(importlib.import_module(module), attribute)(event, context_for("seed"))["body"])["id"])
-"""
-
-
-def _seconds(python: str, environment: dict, script: str, *args: str) -> float:
-    """Run a timing script in a fresh interpreter; it prints its own elapsed seconds last."""
-    out = subprocess.run([python, "-c", script, *args], env=environment, capture_output=True, text=True)
-    if out.returncode:
-        raise RuntimeError(out.stderr)
-    return float(out.stdout.strip().splitlines()[-1])
-
-
-def _create(python: str, environment: dict) -> str:
-    out = subprocess.run([python, "-c", CREATE], env=environment, capture_output=True, text=True, check=True)
-    return out.stdout.strip().splitlines()[-1]
-
-
-def bench_sizes(work: Path) -> list[dict]:
-    project = work / "cold-start"
-    if not (project / ".venv").exists():
-        run_copy(str(ROOT), str(project), defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
-        checks.sync(project)
-    checks.run(
-        [checks.tool("uv"), "run", "--no-sync", "python", "scripts/package.py"],
-        project,
-        checks.project_env(project),
-    )
-    rows = []
-    for artifact in sorted((project / "build" / "functions").glob("*.zip")):
-        kb = artifact.stat().st_size / 1024
-        rows.append(
-            {
-                "case": f"artifact {artifact.stem} (zipped KB)",
-                "seconds": kb,
-                "reference": TARGETS["artifact_kb"],
-                "ratio": kb / TARGETS["artifact_kb"],
-                "target": 1.0,
-            }
-        )
-    mb = (project / "build" / "layer.zip").stat().st_size / 1024 / 1024
-    rows.append(
-        {
-            "case": "dependency layer beyond boto3 (zipped MB)",
-            "seconds": mb,
-            "reference": TARGETS["layer_mb"],
-            "ratio": mb / TARGETS["layer_mb"],
-            "target": 1.0,
-        }
-    )
-    return rows
+# --- report ----------------------------------------------------------------------------------
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--keep", type=Path, help="keep rendered projects in this folder")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of every timed case (default 5)")
+    parser.add_argument("--quick", action="store_true", help="one round, no `make test`: to try the script")
+    parser.add_argument("--keep", type=Path, help="keep the rendered projects and runs in this folder")
     args = parser.parse_args()
-    os.environ.setdefault("COPIER_SETTINGS_PATH", str(Path(tempfile.mkdtemp()) / "settings.yml"))
-    Path(os.environ["COPIER_SETTINGS_PATH"]).write_text("{}\n")
+    repeat = 1 if args.quick else args.repeat
+    settings = Path(tempfile.mkdtemp()) / "settings.yml"
+    settings.write_text("{}\n")
+    os.environ["COPIER_SETTINGS_PATH"] = str(settings)  # the user's Copier settings change nothing here
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     try:
-        rows = bench_render(args.repeat, work) + bench_cold_start(args.repeat, work) + bench_sizes(work)
+        return report(work, repeat, args.quick)
     finally:
+        print(f"benchmarks/run.py took {time.perf_counter() - started:.0f} s", file=sys.stderr)
         if not args.keep:
+            writable(work)
             shutil.rmtree(work, ignore_errors=True)
-    print(f"{'case':<48} {'measured':>10} {'reference':>10} {'ratio':>7} {'target':>7}  ok")
-    failures = 0
-    for row in rows:
-        ok = row["ratio"] <= row["target"]
-        failures += not ok
-        print(
-            f"{row['case']:<48} {row['seconds']:>10.3f} {row['reference']:>10.3f} {row['ratio']:>6.2f}x {row['target']:>6.2f}x  {'yes' if ok else 'NO'}"
+
+
+def report(work: Path, repeat: int, quick: bool) -> int:
+    rows, misses = [], 0
+    built = {}
+    for name, data in PROJECTS.items():
+        project = work / name.replace(" ", "-") / "project"
+        print(f"render and build: {name}", file=sys.stderr)
+        render(project, data)
+        build(project)
+        built[name] = project
+        for case in bench_cold_starts(name, project, project.parent, repeat):
+            real, bare = [s * 1000 for s in case.real], [s * 1000 for s in case.bare]
+            rows.append((f"{name}: {case.label}", real, statistics.median(bare), TARGETS["cold_start"]))
+    for label, data in [("defaults", {}), ("10 domains", {"domains": [f"domain_{i}" for i in range(10)]})]:
+        print(f"render: {label}", file=sys.stderr)
+        real, static, files = bench_render(label, data, repeat, work / f"render-{label.replace(' ', '-')}")
+        rows.append((f"render {label} ({files} files) vs static copy", [s * 1000 for s in real],
+                     statistics.median(static) * 1000, TARGETS["render"]))  # fmt: skip
+
+    width = max(len(row[0]) for row in rows)
+    print(
+        f"\n{'case':<{width}}  {'min':>7} {'median':>7} {'max':>7}  {'ref med':>7}  {'ratio':>6}  target  ok"
+    )
+    print(f"{'':<{width}}  {'ms':>7} {'ms':>7} {'ms':>7}  {'ms':>7}")
+    for label, times, reference, target in rows:
+        ratio = statistics.median(times) / reference
+        ok = ratio <= target
+        misses += not ok
+        print(f"{label:<{width}}  {min(times):>7.0f} {statistics.median(times):>7.0f} {max(times):>7.0f}  "
+              f"{reference:>7.0f}  {ratio:>5.2f}x  {target:>5.2f}x {'yes' if ok else 'NO'}")  # fmt: skip
+
+    sizes = []
+    for name, project in built.items():
+        layer = project / "build" / "layer.zip"
+        sizes.append((f"{name}: layer.zip (MB)", layer.stat().st_size / 2**20, TARGETS["layer_mb"]))
+        for artifact in sorted((project / "build" / "functions").glob("*.zip")):
+            sizes.append(
+                (
+                    f"{name}: functions/{artifact.name} (KB)",
+                    artifact.stat().st_size / 1024,
+                    TARGETS["artifact_kb"],
+                )
+            )
+    if not quick:
+        print("make test: all services", file=sys.stderr)
+        sizes.append(
+            (
+                "all services: `make test` wall time (s)",
+                time_make_test(built["all services"]),
+                TARGETS["make_test_s"],
+            )
         )
-    return 1 if failures else 0
+    width = max(len(row[0]) for row in sizes)
+    print(f"\n{'size / time':<{width}}  {'measured':>9}  {'target':>7}  ok")
+    for label, value, target in sizes:
+        ok = value <= target
+        misses += not ok
+        print(f"{label:<{width}}  {value:>9.2f}  {target:>7.1f}  {'yes' if ok else 'NO'}")
+
+    shares = layer_shares(built["all services"] / "build" / "layer.zip")
+    total = sum(shares.values())
+    print("\nall services: layer.zip by the service that needs it (zipped)")
+    for group, size in sorted(shares.items(), key=lambda item: -item[1]):
+        print(f"  {group:<24} {size / 2**20:>6.2f} MB  {size / total:>4.0%}")
+    print(f"\n{misses} target(s) missed" if misses else "\nevery target met")
+    return 1 if misses else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,47 @@
+"""The template's compiled Jinja code, kept between renders.
+
+Most of a render is Jinja compiling the template files, and Copier builds a new environment (and
+clones the template to a new folder) for every render, so each one compiled everything again.
+Jinja can keep compiled code on disk: here in its default folder (private to the user, under the
+system's temporary folder), keyed by the file's name inside the template and the environment's
+settings rather than its path, since the clone's path changes every time. Jinja stores the source's
+checksum beside the code, so an edited file, or the same name in another template version, is
+compiled afresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+
+from jinja2 import Environment, FileSystemBytecodeCache
+from jinja2.ext import Extension
+
+PATTERN = "__serverless_twelve_factor_%s.cache"  # apart from other users of Jinja's folder
+
+
+class TemplateNameCache(FileSystemBytecodeCache):
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(pattern=PATTERN)
+        self.environment = environment
+
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        # Read when a file is loaded, once every extension has joined the environment.
+        env = self.environment
+        settings = (
+            env.block_start_string, env.block_end_string, env.variable_start_string, env.variable_end_string,
+            env.comment_start_string, env.comment_end_string, env.line_statement_prefix,
+            env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks, env.newline_sequence,
+            env.keep_trailing_newline, env.optimized, env.autoescape is True, sorted(env.extensions),
+        )  # fmt: skip
+        return hashlib.sha256(repr((name, settings)).encode()).hexdigest()
+
+
+class CompiledTemplatesCache(Extension):
+    """Sets Copier's environment to keep compiled templates (see the module's docstring)."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        # Without a private folder (Jinja refuses one others can write), compile every time, as before.
+        with contextlib.suppress(RuntimeError):
+            environment.bytecode_cache = TemplateNameCache(environment)

@@ -1,0 +1,58 @@
+"""extensions/compiled.py: compiled templates are reused across renders from different folders."""
+
+from __future__ import annotations
+
+import tempfile
+
+import jinja2
+import pytest
+
+from compiled import PATTERN, CompiledTemplatesCache
+
+
+@pytest.fixture
+def compiles(tmp_path, monkeypatch):
+    """The number of template files Jinja compiled, with Jinja's cache folder under tmp_path."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    counted = {"files": 0}
+    compile_ = jinja2.Environment.compile
+
+    def counting(self, source, name=None, *args, **kwargs):
+        counted["files"] += name is not None
+        return compile_(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    return counted
+
+
+def render(folder, text: str, **settings) -> str:
+    """What a Copier-like render of ``text`` from a fresh clone in ``folder`` gives."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "README.md.jinja").write_text(text)
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder), extensions=[CompiledTemplatesCache], **settings
+    )
+    return environment.get_template("README.md.jinja").render(name="orders")
+
+
+def test_a_file_compiled_for_one_clone_is_reused_by_the_next(tmp_path, compiles):
+    assert render(tmp_path / "clone-1", "# {{ name }}") == "# orders"
+    assert compiles["files"] == 1
+    assert render(tmp_path / "clone-2", "# {{ name }}") == "# orders"
+    assert compiles["files"] == 1  # loaded, not compiled
+    assert len(list(tmp_path.glob(f"_jinja2-cache-*/{PATTERN % '*'}"))) == 1
+
+
+def test_an_edited_file_is_compiled_again(tmp_path, compiles):
+    render(tmp_path / "clone-1", "# {{ name }}")
+    assert render(tmp_path / "clone-2", "## {{ name | upper }}") == "## ORDERS"
+    assert compiles["files"] == 2
+
+
+def test_other_environment_settings_keep_their_own_code(tmp_path, compiles):
+    render(tmp_path / "clone-1", "[[ name ]] {{ name }}")
+    shown = render(
+        tmp_path / "clone-2", "[[ name ]] {{ name }}", variable_start_string="[[", variable_end_string="]]"
+    )
+    assert shown == "orders {{ name }}"
+    assert compiles["files"] == 2
