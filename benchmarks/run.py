@@ -179,13 +179,14 @@ def locked_version(project: Path, name: str) -> str | None:
     return found and found.group(1)
 
 
-def build(project: Path) -> None:
+def build(project: Path) -> bool:
+    """`make build` twice: whether the second gives the same bytes for every zip (layer included)."""
     checks.sync(project)
-    checks.run(
-        [checks.tool("uv"), "run", "--no-sync", "python", "scripts/package.py"],
-        project,
-        checks.project_env(project),
-    )
+    command = [checks.tool("uv"), "run", "--no-sync", "python", "scripts/package.py"]
+    checks.run(command, project, checks.project_env(project))
+    first = {path: path.read_bytes() for path in (project / "build").rglob("*.zip")}
+    checks.run(command, project, checks.project_env(project))
+    return all(path.read_bytes() == content for path, content in first.items())
 
 
 # --- what runs where -------------------------------------------------------------------------
@@ -734,12 +735,12 @@ def main() -> int:
 
 def report(work: Path, repeat: int, quick: bool) -> int:
     rows, misses = [], 0
-    built = {}
+    built, reproducible = {}, {}
     for name, data in PROJECTS.items():
         project = work / name.replace(" ", "-") / "project"
         print(f"render and build: {name}", file=sys.stderr)
         render(project, data)
-        build(project)
+        reproducible[name] = build(project)
         built[name] = project
         for case in bench_cold_starts(name, project, project.parent, repeat):
             real, bare = [s * 1000 for s in case.real], [s * 1000 for s in case.bare]
@@ -789,6 +790,10 @@ def report(work: Path, repeat: int, quick: bool) -> int:
         ok = value <= target
         misses += not ok
         print(f"{label:<{width}}  {value:>9.2f}  {target:>7.1f}  {'yes' if ok else 'NO'}")
+
+    for name, same in reproducible.items():
+        misses += not same
+        print(f"{name}: a second build gives the same bytes: {'yes' if same else 'NO'}")
 
     shares = layer_shares(built["all services"] / "build" / "layer.zip")
     total = sum(shares.values())

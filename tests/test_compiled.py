@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 
 import jinja2
+import jinja2.ext
 import pytest
 
 from compiled import PATTERN, CompiledTemplatesCache
@@ -56,3 +57,27 @@ def test_other_environment_settings_keep_their_own_code(tmp_path, compiles):
     )
     assert shown == "orders {{ name }}"
     assert compiles["files"] == 2
+
+
+class Remembers(jinja2.ext.Extension):
+    """Like Copier's yield tag: state set while rendering, cleared by preprocess (when compiling)."""
+
+    def preprocess(self, source, name, filename=None):
+        self.environment.loop = None
+        return source
+
+
+def test_a_file_loaded_from_the_cache_still_goes_through_each_extensions_preprocess(tmp_path, compiles):
+    def environment(clone: str) -> jinja2.Environment:
+        folder = tmp_path / clone
+        folder.mkdir()
+        (folder / "README.md.jinja").write_text("# {{ name }}")
+        loader = jinja2.FileSystemLoader(folder)
+        return jinja2.Environment(loader=loader, extensions=[Remembers, CompiledTemplatesCache])
+
+    environment("clone-1").get_template("README.md.jinja")
+    second = environment("clone-2")
+    second.loop = "domain"  # what a path part's yield tag left behind
+    assert second.get_template("README.md.jinja").render(name="orders") == "# orders"
+    assert compiles["files"] == 1  # loaded from the cache, and yet:
+    assert second.loop is None

@@ -3,21 +3,29 @@
 Config files and the IaC carry only a *name* (for example ``/<service>/<stage>/settings``);
 the value is fetched at run time with Powertools Parameters and cached for ``max_age``
 seconds, so warm invocations do not call AWS each time and a changed value arrives
-without a deploy. JSON values are parsed into a pydantic model, so a wrong value fails
-here, with the name, instead of somewhere else later. Grant the reading function
+without a deploy. JSON values are parsed into a dataclass, so a wrong value fails here,
+with the name, instead of somewhere else later. Grant the reading function
 ``ssm:GetParameter`` (or ``secretsmanager:GetSecretValue``) on that one name.
+
+The dataclass describes the JSON object: a field without a default is required, keys it
+does not name are ignored, and each field is checked against a JSON Schema: its
+``metadata`` (``field(metadata={"minimum": 1})``), with the type from its annotation when
+that is ``str``, ``int``, ``float`` or ``bool`` (any other needs a "type" in the metadata).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, overload
+import dataclasses
+import json
+from collections.abc import Callable
+from functools import cache
+from typing import Any, get_type_hints, overload
 
 from .settings import ConfigurationError
 
-if TYPE_CHECKING:
-    from pydantic import BaseModel
-
 DEFAULT_MAX_AGE = 300
+# The JSON types of the annotations a field may have without a "type" of its own.
+JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}
 
 
 class MissingValueError(ConfigurationError):
@@ -25,33 +33,67 @@ class MissingValueError(ConfigurationError):
 
 
 class InvalidValueError(ConfigurationError):
-    """The value exists but is not what the model describes."""
+    """The value exists but is not what the dataclass describes."""
 
 
-def _parse[M: BaseModel](kind: str, name: str, value: Any, model: type[M] | None) -> M | str:
+@cache
+def _validator(model: type) -> Callable[[Any], Any]:
+    """The compiled JSON Schema of ``model``'s fields (compiled once per model and process)."""
+    import fastjsonschema  # imported on use: most functions read no typed value
+
+    hints, properties = get_type_hints(model), {}
+    for field in dataclasses.fields(model):
+        properties[field.name] = schema = dict(field.metadata)
+        hint = hints[field.name]
+        if "type" not in schema:
+            if hint not in JSON_TYPES:
+                raise TypeError(
+                    f"{model.__name__}.{field.name} is a {hint.__name__ if isinstance(hint, type) else hint}: "
+                    'give it a JSON Schema type, e.g. field(metadata={"type": "array"}), or use str, int, float or bool.'
+                )
+            schema["type"] = JSON_TYPES[hint]
+    required = [f.name for f in dataclasses.fields(model) if f.default is f.default_factory is dataclasses.MISSING]
+    return fastjsonschema.compile({"type": "object", "properties": properties, "required": required})
+
+
+def _parse[M](kind: str, name: str, value: Any, model: type[M] | None) -> M | str:
     if isinstance(value, bytes):
         value = value.decode("utf-8")
     if model is None:
         return value
-    from pydantic import ValidationError  # installed wherever a model is defined
+    import fastjsonschema
 
+    # Never echo the value: it may be a secret. Say where and what instead.
+    invalid = f"The {kind} {name} does not hold a valid {model.__name__}"
     try:
-        return model.model_validate_json(value)
-    except ValidationError as error:
-        # Never echo the value: it may be a secret. Say where and what instead.
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
-            for e in error.errors(include_url=False, include_input=False)
-        )
-        raise InvalidValueError(f"The {kind} {name} does not hold a valid {model.__name__}: {problems}.") from None
+        data = json.loads(value)
+    except ValueError:
+        raise InvalidValueError(f"{invalid}: value: Invalid JSON.") from None
+    try:
+        _validator(model)(data)
+    except fastjsonschema.JsonSchemaValueException as error:
+        where = ".".join(str(part) for part in error.path[1:])  # path[0] is fastjsonschema's "data"
+        if error.rule == "required" and not where:  # a missing field, named like any other problem
+            problem = "; ".join(f"{key}: Field required" for key in error.rule_definition if key not in data)
+        else:  # the message starts with the place ("data.field"), said here as "where"
+            problem = f"{where or 'value'}: {error.message.removeprefix(error.name).strip()}"
+        raise InvalidValueError(f"{invalid}: {problem}.") from None
+    hints = get_type_hints(model)
+    # A scalar field takes its annotation's type: JSON's 2.0 is an integer to the schema, 2 to an int field.
+    values = {
+        f.name: hints[f.name](data[f.name]) if hints[f.name] in JSON_TYPES else data[f.name]
+        for f in dataclasses.fields(model)
+        if f.name in data
+    }
+    return model(**values)
 
 
 @overload
 def load_parameter(name: str, model: None = None, *, max_age: int = DEFAULT_MAX_AGE) -> str: ...
 @overload
-def load_parameter[M: BaseModel](name: str, model: type[M], *, max_age: int = DEFAULT_MAX_AGE) -> M: ...
-def load_parameter[M: BaseModel](name: str, model: type[M] | None = None, *, max_age: int = DEFAULT_MAX_AGE) -> M | str:
-    """The SSM parameter ``name`` (decrypted), parsed as JSON into ``model`` when one is given."""
+def load_parameter[M](name: str, model: type[M], *, max_age: int = DEFAULT_MAX_AGE) -> M: ...
+def load_parameter[M](name: str, model: type[M] | None = None, *, max_age: int = DEFAULT_MAX_AGE) -> M | str:
+    """The SSM parameter ``name`` (decrypted), parsed as JSON into ``model`` (a dataclass) when one is given."""
     # Imported on use: functions that read no parameter do not pay for it at cold start.
     from aws_lambda_powertools.utilities import parameters
 
@@ -68,9 +110,9 @@ def load_parameter[M: BaseModel](name: str, model: type[M] | None = None, *, max
 @overload
 def load_secret(name: str, model: None = None, *, max_age: int = DEFAULT_MAX_AGE) -> str: ...
 @overload
-def load_secret[M: BaseModel](name: str, model: type[M], *, max_age: int = DEFAULT_MAX_AGE) -> M: ...
-def load_secret[M: BaseModel](name: str, model: type[M] | None = None, *, max_age: int = DEFAULT_MAX_AGE) -> M | str:
-    """The current value of the Secrets Manager secret ``name``, parsed as JSON into ``model`` when given."""
+def load_secret[M](name: str, model: type[M], *, max_age: int = DEFAULT_MAX_AGE) -> M: ...
+def load_secret[M](name: str, model: type[M] | None = None, *, max_age: int = DEFAULT_MAX_AGE) -> M | str:
+    """The current value of the Secrets Manager secret ``name``, parsed as JSON into ``model`` (a dataclass) when given."""
     from aws_lambda_powertools.utilities import parameters
 
     try:
