@@ -227,28 +227,13 @@ def cases(project: Path) -> list[Case]:
             method, path = http[handler]
             detail = {"method": method, "path": path, "protected": f"{method} {path}" in protected}
             out.append(Case(f"{method} {path}", handler, artifact, variables, "http", detail))
-        elif handler in consumers:
-            out.append(
-                Case(
-                    f"consumer {name}",
-                    handler,
-                    artifact,
-                    variables,
-                    "consumer",
-                    {"queue": consumers[handler]},
-                )
+        elif handler in consumers or handler in subscribers:
+            kind, key, where = (
+                ("consumer", "queue", consumers)
+                if handler in consumers
+                else ("subscriber", "rule", subscribers)
             )
-        elif handler in subscribers:
-            out.append(
-                Case(
-                    f"subscriber {name}",
-                    handler,
-                    artifact,
-                    variables,
-                    "subscriber",
-                    {"rule": subscribers[handler]},
-                )
-            )
+            out.append(Case(f"{kind} {name}", handler, artifact, variables, kind, {key: where[handler]}))
         elif handler in jobs:
             out.append(
                 Case(f"admin {jobs[handler]}", handler, artifact, variables, "admin", {"job": jobs[handler]})

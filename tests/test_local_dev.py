@@ -381,11 +381,13 @@ def bare_machine(project: Path, scratch: Path) -> tuple[list[str], dict[str, str
 
 
 @pytest.mark.render
-def test_a_machine_with_only_python_pip_git_and_make_installs_tests_validates_and_serves(copie, tmp_path):
+@pytest.mark.parametrize("runtime", ["python3.12", "python3.13"])
+def test_a_machine_with_only_python_pip_git_and_make_installs_tests_validates_and_serves(
+    copie, tmp_path, runtime
+):
     services = ["dynamodb", "sqs", "s3", "events", "cognito", "secrets", "postgres", "redis"]
-    project = render(
-        copie, {"services": services, "domains": ["orders", "billing"], "public_routes": ["GET /orders"]}
-    )
+    answers = {"services": services, "domains": ["orders", "billing"], "public_routes": ["GET /orders"]}
+    project = render(copie, {**answers, "python_runtime": runtime})
     prefix, env = bare_machine(project, tmp_path)
 
     def make(*args: str, **extra: str) -> str:
