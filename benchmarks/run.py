@@ -55,7 +55,6 @@ ALL_SERVICES = ["dynamodb", "sqs", "s3", "events", "cognito", "secrets", "postgr
 PROJECTS = {"default": {}, "all services": {"services": ALL_SERVICES, "domains": ["orders", "billing"]}}
 # The layer's distributions a service brings (with what they depend on); the rest is every project's.
 SERVICE_OF = {
-    "pydantic": "events/secrets",
     "redis": "redis",
     "pg8000": "postgres",
     "yoyo-migrations": "postgres",

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from jinja2 import Environment, FileSystemBytecodeCache
 from jinja2.bccache import Bucket
@@ -21,10 +23,23 @@ from jinja2.ext import Extension
 PATTERN = "__serverless_twelve_factor_%s.cache"  # apart from other users of Jinja's folder
 
 
+def _version(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:  # Copier run from a source checkout
+        return "unknown"
+
+
 class TemplateNameCache(FileSystemBytecodeCache):
     def __init__(self, environment: Environment) -> None:
         super().__init__(pattern=PATTERN)
         self.environment = environment
+        # Compiled code also depends on code beside the text: Jinja folds filters applied to constants
+        # at compile time, and Copier's tags compile to calls into Copier.
+        extensions = sorted(Path(__file__).parent.rglob("*.py"))
+        code = hashlib.sha256(b"".join(path.read_bytes() for path in extensions))
+        code.update(f"jinja2 {_version('jinja2')} copier {_version('copier')}".encode())
+        self.code = code.hexdigest()
 
     def get_bucket(self, environment: Environment, name: str, filename: str | None, source: str) -> Bucket:
         # Compiling runs every extension's preprocess hook, and Copier's yield tag needs it (it forgets
@@ -41,7 +56,7 @@ class TemplateNameCache(FileSystemBytecodeCache):
             env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks, env.newline_sequence,
             env.keep_trailing_newline, env.optimized, env.autoescape is True, sorted(env.extensions),
         )  # fmt: skip
-        return hashlib.sha256(repr((name, settings)).encode()).hexdigest()
+        return hashlib.sha256(repr((name, settings, self.code)).encode()).hexdigest()
 
 
 class CompiledTemplatesCache(Extension):

@@ -8,7 +8,7 @@ import jinja2
 import jinja2.ext
 import pytest
 
-from compiled import PATTERN, CompiledTemplatesCache
+from compiled import PATTERN, CompiledTemplatesCache, TemplateNameCache
 
 
 @pytest.fixture
@@ -48,6 +48,22 @@ def test_an_edited_file_is_compiled_again(tmp_path, compiles):
     render(tmp_path / "clone-1", "# {{ name }}")
     assert render(tmp_path / "clone-2", "## {{ name | upper }}") == "## ORDERS"
     assert compiles["files"] == 2
+
+
+def test_other_extension_code_keeps_its_own_compiled_files(tmp_path, compiles, monkeypatch):
+    render(tmp_path / "clone-1", "# {{ name }}")
+    # e.g. a template version whose filters differ: Jinja folds filters of constants when it compiles
+    monkeypatch.setattr(TemplateNameCache, "__init__", _other_code(TemplateNameCache.__init__))
+    assert render(tmp_path / "clone-2", "# {{ name }}") == "# orders"
+    assert compiles["files"] == 2
+
+
+def _other_code(init):
+    def patched(self, environment):
+        init(self, environment)
+        self.code = "other extensions"
+
+    return patched
 
 
 def test_other_environment_settings_keep_their_own_code(tmp_path, compiles):

@@ -411,6 +411,8 @@ def test_a_machine_with_only_python_pip_git_and_make_installs_tests_validates_an
     reported = subprocess.run([uv, "--version"], capture_output=True, text=True).stdout.split()
     assert reported[:2] == ["uv", pinned], reported
     assert (project / "scanners" / "uv.lock").is_file()
+    # Tools that run uv themselves (the CDK CLI runs cdk.json's `uv run ...`) find the pinned one.
+    assert make("--eval", "which-uv: ; @command -v uv", "which-uv").strip() == str(uv)
     make("lint")  # the pinned uv's files in .tools/ are not the project's to lint
     summary = make("test").strip().splitlines()[-1]
     assert " passed" in summary and "failed" not in summary and "warning" not in summary, summary
@@ -454,3 +456,17 @@ def test_the_after_copy_message_names_what_the_readme_says_the_machine_needs(tmp
     pinned = re.search(r"^UV_VERSION := (\S+)$", (project / "Makefile").read_text(), re.MULTILINE)[1]
     assert f"make install    # uv {pinned}," in message
     assert f"[uv](https://docs.astral.sh/uv/) {pinned}" in readme
+
+
+def test_the_template_tests_run_the_uv_that_rendered_projects_pin():
+    """project_env hands the test tools' uv to the rendered projects' make: it must be the version
+    their Makefile pins (and their CI sets up), or the tests would check another uv than users run."""
+    import tomllib
+
+    from service_models import model
+
+    pinned = model().uv_version
+    requirements = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert f"uv=={pinned}" in requirements["test"]
+    reported = subprocess.run([checks.tool("uv"), "--version"], capture_output=True, text=True).stdout
+    assert reported.split()[:2] == ["uv", pinned], reported

@@ -69,7 +69,10 @@ class WholeLines:
         return len(text)
 
     def flush(self) -> None:
+        """Out with this thread's unfinished line too: a flush asks for everything written so far."""
+        text, self._pending.text = getattr(self._pending, "text", ""), ""
         with self._lock:
+            self._stream.write(text)
             self._stream.flush()
 
     def __getattr__(self, name: str) -> Any:  # encoding, fileno, isatty...: the real stream's

@@ -1,7 +1,9 @@
 """The CDK app: one stack per config/<stage>.json, each named <service>-<stage>.
 
-    uv run python -m infra.app                       # synthesize every stage into cdk.out/
-    npx --no-install cdk deploy <service>-<stage>    # what `make deploy STAGE=<stage>` runs
+    make synth                                       # every stage into cdk.out/ (uv run python -m infra.app)
+    make deploy STAGE=<stage>                        # npx --no-install cdk deploy <service>-<stage>
+
+cdk.json runs this app with `uv run`: make puts its pinned uv first on PATH for the CDK CLI.
 
 Function code and the dependency layer are the zips `make build` writes to build/; the
 `build_dir` context value points the app at another folder (the tests use empty zips).
