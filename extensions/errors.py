@@ -29,7 +29,8 @@ these names, nothing is installed.
 from __future__ import annotations
 
 import functools
-import unicodedata
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -51,10 +52,23 @@ _WRAPPED = ("parse_answer", "validate_answer", "get_default", "get_questionary_s
 YAML_TRUE = frozenset({"y", "yes", "true", "on"})
 YAML_FALSE = frozenset({"n", "no", "false", "off"})
 NOTHING_WRITTEN = "Nothing was written. Fix the answer and run Copier again."
-# The widest refusal the prompt shows (an 80-column terminal), and the widest answer it echoes.
-LINE_WIDTH = 80
-VALUE_WIDTH = 24
-EXAMPLE_WIDTH = 32
+EXAMPLE_WIDTH = 32  # the widest example a refusal quotes from a question's default
+
+
+def _load_naming():
+    # naming.py beside this file, loaded privately (as the model loads it): each template version
+    # in the process measures with its own copy.
+    path = Path(__file__).resolve().with_name("naming.py")
+    spec = importlib.util.spec_from_file_location(f"{__name__}._naming", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# Terminal columns, the widest refusal the prompt shows (LINE_WIDTH) and the widest answer it echoes
+# (VALUE_WIDTH): naming's, which its own refusals use too.
+naming = _load_naming()
+LINE_WIDTH, VALUE_WIDTH = naming.LINE_WIDTH, naming.VALUE_WIDTH
 
 
 def _named(name: str) -> str:
@@ -73,30 +87,6 @@ if UserMessageError is not None:
             self.line = line
 
 
-def _columns(text: str) -> int:
-    """The terminal columns ``text`` takes: East Asian wide characters take two, combining marks none."""
-    return sum(_char_columns(c) for c in text)
-
-
-def _char_columns(char: str) -> int:
-    if unicodedata.combining(char):
-        return 0
-    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
-
-
-def _clip(text: str, width: int) -> str:
-    """``text``, cut with "..." to fit ``width`` columns."""
-    if _columns(text) <= width:
-        return text
-    cut, used = "", 0
-    for char in text:
-        used += _char_columns(char)
-        if used > width - 3:
-            break
-        cut += char
-    return cut + "..."
-
-
 def _show(value: Any) -> str:
     """An answer as a person wrote it (YAML-like scalars, Python-like containers), escaped and cut
     to VALUE_WIDTH columns: a refusal stays one line that fits the prompt."""
@@ -104,7 +94,7 @@ def _show(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    return _clip(repr(value), VALUE_WIDTH)
+    return naming.shown(value, VALUE_WIDTH)
 
 
 def _kind(value: Any) -> str:
@@ -174,7 +164,7 @@ class AnswerRules:
             if (
                 reference
                 and isinstance(reference, (list, dict))
-                and (short or _columns(_flow(reference)) > EXAMPLE_WIDTH)
+                and (short or naming.columns(_flow(reference)) > EXAMPLE_WIDTH)
             ):
                 # A long default (many stages) is shown by its first item: still the right shape.
                 reference = (
@@ -184,7 +174,7 @@ class AnswerRules:
         # A default too long for the line (the description's) is no example.
         default = self.default()
         shown = repr(str(default)) if default not in (None, "") else ""
-        return shown if shown and _columns(shown) <= VALUE_WIDTH else "'some text'"
+        return shown if shown and naming.columns(shown) <= VALUE_WIDTH else "'some text'"
 
     def expected(self, short: bool = False) -> str:
         """What to answer; ``short`` leaves out the list of choices, which may not fit a line."""
@@ -224,11 +214,11 @@ class AnswerRules:
             f"{problem}: e.g. {brief}.",
         )
         for form in forms:
-            if _columns(form) <= LINE_WIDTH:
+            if naming.columns(form) <= LINE_WIDTH:
                 return form
         # Only a parser's long words get here: cut them, keep the example.
         tail = f": e.g. {brief}."
-        return _clip(problem, LINE_WIDTH - _columns(tail)) + tail
+        return naming.clip(problem, LINE_WIDTH - naming.columns(tail)) + tail
 
     def refusal(self, problem: str) -> Exception:
         return InvalidAnswerError(self.name, self.line(problem))

@@ -138,6 +138,11 @@ def shown(value: object, width: int = VALUE_WIDTH, quote: bool = True) -> str:
     text = repr(value)
     if isinstance(value, str) and not quote:
         text = text[1:-1]
+    return clip(text, width)
+
+
+def clip(text: str, width: int) -> str:
+    """``text``, cut with "..." to fit ``width`` columns."""
     if columns(text) <= width:
         return text
     cut, used = "", 0
