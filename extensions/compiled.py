@@ -7,6 +7,11 @@ system's temporary folder), keyed by the file's name inside the template and the
 settings rather than its path, since the clone's path changes every time. Jinja stores the source's
 checksum beside the code, so an edited file, or the same name in another template version, is
 compiled afresh.
+
+Copier also compiles every part of every file's path, for each file (a folder's name once per file
+in it), and the strings of copier.yml, with ``from_string``, which Jinja never caches: those are kept
+in the same folder and in memory for the render, keyed by the string and the same settings, and
+still go through each extension's preprocess hook.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import contextlib
 import hashlib
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemBytecodeCache
 from jinja2.bccache import Bucket
@@ -30,16 +36,30 @@ def _version(distribution: str) -> str:
         return "unknown"
 
 
+def _code() -> str:
+    # Compiled code also depends on code beside the text: Jinja folds filters applied to constants
+    # at compile time, and Copier's tags compile to calls into Copier.
+    extensions = sorted(Path(__file__).parent.rglob("*.py"))
+    code = hashlib.sha256(b"".join(path.read_bytes() for path in extensions))
+    code.update(f"jinja2 {_version('jinja2')} copier {_version('copier')}".encode())
+    return code.hexdigest()
+
+
+def _settings(env: Environment) -> tuple:
+    """What else decides the code Jinja compiles from a text (read once every extension has joined)."""
+    return (
+        env.block_start_string, env.block_end_string, env.variable_start_string, env.variable_end_string,
+        env.comment_start_string, env.comment_end_string, env.line_statement_prefix,
+        env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks, env.newline_sequence,
+        env.keep_trailing_newline, env.optimized, env.autoescape is True, tuple(sorted(env.extensions)),
+    )  # fmt: skip
+
+
 class TemplateNameCache(FileSystemBytecodeCache):
-    def __init__(self, environment: Environment) -> None:
+    def __init__(self, environment: Environment, code: str) -> None:
         super().__init__(pattern=PATTERN)
         self.environment = environment
-        # Compiled code also depends on code beside the text: Jinja folds filters applied to constants
-        # at compile time, and Copier's tags compile to calls into Copier.
-        extensions = sorted(Path(__file__).parent.rglob("*.py"))
-        code = hashlib.sha256(b"".join(path.read_bytes() for path in extensions))
-        code.update(f"jinja2 {_version('jinja2')} copier {_version('copier')}".encode())
-        self.code = code.hexdigest()
+        self.code = code
 
     def get_bucket(self, environment: Environment, name: str, filename: str | None, source: str) -> Bucket:
         # Compiling runs every extension's preprocess hook, and Copier's yield tag needs it (it forgets
@@ -48,15 +68,36 @@ class TemplateNameCache(FileSystemBytecodeCache):
         return super().get_bucket(environment, name, filename, source)
 
     def get_cache_key(self, name: str, filename: str | None = None) -> str:
-        # Read when a file is loaded, once every extension has joined the environment.
-        env = self.environment
-        settings = (
-            env.block_start_string, env.block_end_string, env.variable_start_string, env.variable_end_string,
-            env.comment_start_string, env.comment_end_string, env.line_statement_prefix,
-            env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks, env.newline_sequence,
-            env.keep_trailing_newline, env.optimized, env.autoescape is True, sorted(env.extensions),
-        )  # fmt: skip
-        return hashlib.sha256(repr((name, settings, self.code)).encode()).hexdigest()
+        return hashlib.sha256(repr((name, _settings(self.environment), self.code)).encode()).hexdigest()
+
+
+class CompiledStrings:
+    """``environment.compile`` that compiles each string once (see the module's docstring)."""
+
+    def __init__(self, environment: Environment, code: str) -> None:
+        self.environment, self.code = environment, code
+        self.compile = environment.compile  # Jinja's own
+        self.kept: dict[str, Any] = {}  # this render's, by string
+
+    def __call__(self, source: Any, name: str | None = None, filename: str | None = None, *args: Any) -> Any:
+        # Files are the bytecode cache's (see above).
+        if name is not None or filename is not None or args or not isinstance(source, str):
+            return self.compile(source, name, filename, *args)
+        code = self.kept.get(source)
+        if code is not None:
+            self.environment.preprocess(source)  # as compiling would: Copier's yield tag resets there
+            return code
+        cache = self.environment.bytecode_cache
+        if cache is None:
+            code = self.compile(source)
+        else:  # kept on disk too, for the next render's environment (its extensions load afresh)
+            bucket = cache.get_bucket(self.environment, f"<string>{source}", None, source)
+            if bucket.code is None:
+                bucket.code = self.compile(source)
+                cache.set_bucket(bucket)
+            code = bucket.code
+        self.kept[source] = code
+        return code
 
 
 class CompiledTemplatesCache(Extension):
@@ -64,6 +105,8 @@ class CompiledTemplatesCache(Extension):
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
+        code = _code()
         # Without a private folder (Jinja refuses one others can write), compile every time, as before.
         with contextlib.suppress(RuntimeError):
-            environment.bytecode_cache = TemplateNameCache(environment)
+            environment.bytecode_cache = TemplateNameCache(environment, code)
+        environment.compile = CompiledStrings(environment, code)

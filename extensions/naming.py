@@ -7,7 +7,10 @@ without Copier; ``NamingExtension`` only registers the functions as Jinja filter
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
+import importlib.util
+import json
 import keyword
 import re
 import sys
@@ -90,20 +93,31 @@ SHARED_RESOURCE_NAMES = frozenset({"idempotency"})
 # installed botocore's endpoint data (the commercial "aws" partition: the rendered ARNs say
 # arn:aws:), so a region AWS opens is accepted as soon as botocore knows it.
 REGION_SERVICES = ("lambda", "apigatewayv2", "dynamodb", "scheduler", "logs")
+# Their endpoint prefixes in that data (HTTP APIs share API Gateway's).
+_ENDPOINT_PREFIX = {"apigatewayv2": "apigateway"}
 # Without botocore only the form of a commercial region code can be checked.
 _REGION_CODE = re.compile(r"^(?!cn-)[a-z]{2}-[a-z]+-[0-9]{1,2}$")
 
 
 @functools.lru_cache(maxsize=1)
 def aws_regions() -> tuple[str, ...]:
-    """The regions botocore knows to offer every REGION_SERVICES, or ``()`` without botocore."""
-    try:
-        import botocore.session
-    except ImportError:
+    """The regions botocore knows to offer every REGION_SERVICES, or ``()`` without botocore.
+
+    Read from botocore's endpoints file rather than through a botocore session: that imports
+    botocore and loads each service's model, about 0.1 s of every render."""
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or spec.origin is None:
         return ()
-    session = botocore.session.get_session()
-    regions = set.intersection(*(set(session.get_available_regions(s)) for s in REGION_SERVICES))
-    return tuple(sorted(regions))
+    data = Path(spec.origin).parent / "data"
+    plain, packed = data / "endpoints.json", data / "endpoints.json.gz"
+    raw = plain.read_bytes() if plain.exists() else gzip.decompress(packed.read_bytes())
+    partition = next(p for p in json.loads(raw)["partitions"] if p["partition"] == "aws")
+    regional = set(partition["regions"])  # not global or FIPS endpoints
+    offered = (
+        set(partition["services"].get(_ENDPOINT_PREFIX.get(service, service), {}).get("endpoints", ()))
+        for service in REGION_SERVICES
+    )
+    return tuple(sorted(regional.intersection(*offered)))
 
 
 # The values CloudWatch Logs accepts for RetentionInDays.

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 
 import jinja2
 import jinja2.ext
 import pytest
 
+import compiled
 from compiled import PATTERN, CompiledTemplatesCache, TemplateNameCache
 
 
@@ -59,8 +61,8 @@ def test_other_extension_code_keeps_its_own_compiled_files(tmp_path, compiles, m
 
 
 def _other_code(init):
-    def patched(self, environment):
-        init(self, environment)
+    def patched(self, environment, code):
+        init(self, environment, code)
         self.code = "other extensions"
 
     return patched
@@ -97,3 +99,65 @@ def test_a_file_loaded_from_the_cache_still_goes_through_each_extensions_preproc
     assert second.get_template("README.md.jinja").render(name="orders") == "# orders"
     assert compiles["files"] == 1  # loaded from the cache, and yet:
     assert second.loop is None
+
+
+@pytest.fixture
+def string_compiles(tmp_path, monkeypatch):
+    """How many strings (no file name) Jinja compiled, with Jinja's cache folder under tmp_path."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    counted = {"strings": 0}
+    compile_ = jinja2.Environment.compile
+
+    def counting(self, source, name=None, *args, **kwargs):
+        counted["strings"] += name is None
+        return compile_(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    return counted
+
+
+def test_a_path_part_is_compiled_once_whatever_environment_renders_it(string_compiles):
+    part = "{% if iac == 'cdk' %}infra{% endif %}"
+    for _ in range(3):  # Copier: a new environment per render, the same part once per file under it
+        environment = jinja2.Environment(extensions=[CompiledTemplatesCache])
+        assert environment.from_string(part).render(iac="cdk") == "infra"
+        assert environment.from_string(part).render(iac="sam") == ""
+    assert string_compiles["strings"] == 1
+    other = jinja2.Environment(extensions=[CompiledTemplatesCache], variable_start_string="[[")
+    assert other.from_string("[[ iac }}").render(iac="sam") == "sam"
+    assert other.from_string("{{ iac }}").render(iac="sam") == "{{ iac }}"  # not the other settings' code
+    assert string_compiles["strings"] == 3
+
+
+def test_a_kept_string_still_goes_through_each_extensions_preprocess(string_compiles):
+    environment = jinja2.Environment(extensions=[Remembers, CompiledTemplatesCache])
+    environment.from_string("{{ domain }}")
+    environment.loop = "domain"  # what the previous part's yield tag left behind
+    assert environment.from_string("{{ domain }}").render(domain="orders") == "orders"
+    assert string_compiles["strings"] == 1  # kept, and yet:
+    assert environment.loop is None
+
+
+def test_copier_yield_parts_render_each_file_of_each_domain(tmp_path):
+    """A real Copier render with a yield folder and plain parts under it, twice in one process."""
+    from copier import run_copy
+
+    template = tmp_path / "template"
+    domain = template / "{% yield d from domains %}{{ d }}{% endyield %}"
+    (domain / "src").mkdir(parents=True)
+    (domain / "src" / "app.py.jinja").write_text("{{ d }}\n")
+    (domain / "README.md").write_text("static\n")
+    (template / "copier.yml").write_text(
+        "domains:\n  type: yaml\n  default: [orders, billing]\n"
+        "_jinja_extensions:\n  - copier_template_extensions.TemplateExtensionLoader\n"
+        f"  - {Path(compiled.__file__).as_posix()}:CompiledTemplatesCache\n"
+    )
+    for attempt in ("one", "two"):
+        out = tmp_path / attempt
+        run_copy(str(template), str(out), defaults=True, unsafe=True, quiet=True)
+        found = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+        assert found == [
+            "billing/README.md", "billing/src/app.py",
+            "orders/README.md", "orders/src/app.py",
+        ]  # fmt: skip
+        assert (out / "billing" / "src" / "app.py").read_text() == "billing\n"

@@ -371,6 +371,12 @@ class Service:
     def is_workspace(self) -> bool:
         return self.layout == "workspace"
 
+    @property
+    def layer_drivers(self) -> tuple[str, ...]:
+        """The layer's import packages that only a service's functions load, on first use (the
+        cache's and the database's drivers, the migrations tool): the build leaves them as source."""
+        return (("redis",) if self.cache else ()) + (("pg8000", "yoyo") if self.database else ())
+
     def resource(self, logical_id: str) -> Resource:
         for resource in self.resources:
             if resource.logical_id == logical_id:

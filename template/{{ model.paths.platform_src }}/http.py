@@ -19,8 +19,6 @@ from decimal import Decimal
 from functools import cache, wraps
 from typing import Any
 
-import fastjsonschema
-
 from .errors import ConflictError, NotFoundError, ValidationError
 from .observability import correlate, instrumented, logger
 
@@ -40,7 +38,10 @@ class BadRequest(Exception):
 
 @cache
 def _validator(schema_json: str) -> Callable[[Any], Any]:
-    # Compiling a schema costs milliseconds: do it once per schema and process.
+    # Imported and compiled on first use: functions that read no body never pay for either, and
+    # compiling a schema costs milliseconds: once per schema and process.
+    import fastjsonschema
+
     return fastjsonschema.compile(json.loads(schema_json))
 
 
@@ -77,6 +78,8 @@ class Request:
         except RecursionError:  # nesting deep enough to exhaust the parser's stack
             raise BadRequest(f"The request body is nested deeper than {MAX_DEPTH} levels.") from None
         _check_tree(data)
+        import fastjsonschema  # on first use, as in _validator
+
         try:
             return _validator(json.dumps(schema, sort_keys=True))(data)
         except fastjsonschema.JsonSchemaValueException as error:
