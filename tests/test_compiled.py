@@ -15,13 +15,13 @@ from compiled import PATTERN, CompiledTemplatesCache, TemplateNameCache
 
 @pytest.fixture
 def compiles(tmp_path, monkeypatch):
-    """The number of template files Jinja compiled, with Jinja's cache folder under tmp_path."""
+    """How many template files and strings Jinja compiled, with Jinja's cache folder under tmp_path."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    counted = {"files": 0}
+    counted = {"files": 0, "strings": 0}
     compile_ = jinja2.Environment.compile
 
     def counting(self, source, name=None, *args, **kwargs):
-        counted["files"] += name is not None
+        counted["files" if name is not None else "strings"] += 1
         return compile_(self, source, name, *args, **kwargs)
 
     monkeypatch.setattr(jinja2.Environment, "compile", counting)
@@ -101,40 +101,25 @@ def test_a_file_loaded_from_the_cache_still_goes_through_each_extensions_preproc
     assert second.loop is None
 
 
-@pytest.fixture
-def string_compiles(tmp_path, monkeypatch):
-    """How many strings (no file name) Jinja compiled, with Jinja's cache folder under tmp_path."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    counted = {"strings": 0}
-    compile_ = jinja2.Environment.compile
-
-    def counting(self, source, name=None, *args, **kwargs):
-        counted["strings"] += name is None
-        return compile_(self, source, name, *args, **kwargs)
-
-    monkeypatch.setattr(jinja2.Environment, "compile", counting)
-    return counted
-
-
-def test_a_path_part_is_compiled_once_whatever_environment_renders_it(string_compiles):
+def test_a_path_part_is_compiled_once_whatever_environment_renders_it(compiles):
     part = "{% if iac == 'cdk' %}infra{% endif %}"
     for _ in range(3):  # Copier: a new environment per render, the same part once per file under it
         environment = jinja2.Environment(extensions=[CompiledTemplatesCache])
         assert environment.from_string(part).render(iac="cdk") == "infra"
         assert environment.from_string(part).render(iac="sam") == ""
-    assert string_compiles["strings"] == 1
+    assert compiles["strings"] == 1
     other = jinja2.Environment(extensions=[CompiledTemplatesCache], variable_start_string="[[")
     assert other.from_string("[[ iac }}").render(iac="sam") == "sam"
     assert other.from_string("{{ iac }}").render(iac="sam") == "{{ iac }}"  # not the other settings' code
-    assert string_compiles["strings"] == 3
+    assert compiles["strings"] == 3
 
 
-def test_a_kept_string_still_goes_through_each_extensions_preprocess(string_compiles):
+def test_a_kept_string_still_goes_through_each_extensions_preprocess(compiles):
     environment = jinja2.Environment(extensions=[Remembers, CompiledTemplatesCache])
     environment.from_string("{{ domain }}")
     environment.loop = "domain"  # what the previous part's yield tag left behind
     assert environment.from_string("{{ domain }}").render(domain="orders") == "orders"
-    assert string_compiles["strings"] == 1  # kept, and yet:
+    assert compiles["strings"] == 1  # kept, and yet:
     assert environment.loop is None
 
 
