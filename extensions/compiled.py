@@ -52,6 +52,7 @@ def _settings(env: Environment) -> tuple:
         env.comment_start_string, env.comment_end_string, env.line_statement_prefix,
         env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks, env.newline_sequence,
         env.keep_trailing_newline, env.optimized, env.autoescape is True, tuple(sorted(env.extensions)),
+        type(env).__qualname__, env.is_async, env.finalize is not None, env.code_generator_class.__qualname__,
     )  # fmt: skip
 
 
@@ -72,10 +73,12 @@ class TemplateNameCache(FileSystemBytecodeCache):
 
 
 class CompiledStrings:
-    """``environment.compile`` that compiles each string once (see the module's docstring)."""
+    """``environment.compile`` that compiles each string once (see the module's docstring).
 
-    def __init__(self, environment: Environment, code: str) -> None:
-        self.environment, self.code = environment, code
+    Set on one environment: an ``overlay()`` of it would share this memo (Copier makes none)."""
+
+    def __init__(self, environment: Environment) -> None:
+        self.environment = environment
         self.compile = environment.compile  # Jinja's own
         self.kept: dict[str, Any] = {}  # this render's, by string
 
@@ -105,8 +108,7 @@ class CompiledTemplatesCache(Extension):
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        code = _code()
         # Without a private folder (Jinja refuses one others can write), compile every time, as before.
         with contextlib.suppress(RuntimeError):
-            environment.bytecode_cache = TemplateNameCache(environment, code)
-        environment.compile = CompiledStrings(environment, code)
+            environment.bytecode_cache = TemplateNameCache(environment, _code())
+        environment.compile = CompiledStrings(environment)

@@ -106,3 +106,43 @@ def test_the_build_refuses_another_python_than_the_functions_run(default_project
     assert result.returncode == 1
     assert "bytecode is per Python version, and this is Python 3.13; the functions run 3.12" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _package_script(project: Path):
+    """The project's scripts/package.py as a module, to call its parts."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("rendered_package", project / "scripts" / "package.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_library_module_that_does_not_compile_is_left_as_source(default_project, tmp_path):
+    package = _package_script(default_project)
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "app.py").write_text("def handler(event, context):\n    import lib\n")
+    library = tmp_path / "layer" / "lib"
+    library.mkdir(parents=True)
+    (library / "__init__.py").write_text(
+        "from . import modern\ntry:\n    from . import old\nexcept SyntaxError:\n    pass\n"
+    )
+    (library / "modern.py").write_text(
+        "VALUE = '\\d'  # an invalid escape: a SyntaxWarning, not this build's\n"
+    )
+    (library / "old.py").write_text("print 'Python 2'\n")
+    layer = [(path, f"python/lib/{path.name}") for path in sorted(library.glob("*.py"))]
+    reached = package.compiled([(tmp_path / "code" / "app.py", "app.py")], layer)
+    assert [name for _, name in reached] == ["python/lib/__init__.py", "python/lib/modern.py"]
+    shipped = package.with_bytecode(layer, reached, tmp_path / "staging", keep_source=False)
+    assert sorted(name for _, name in shipped) == [
+        "python/lib/__init__.pyc",
+        "python/lib/modern.pyc",
+        "python/lib/old.py",
+    ]
+    # A module at the artifact's root gets its bytecode in the root's __pycache__.
+    code = [(tmp_path / "code" / "app.py", "app.py")]
+    (_, name), (path, bytecode) = package.with_bytecode(code, code, tmp_path / "staging", keep_source=True)
+    assert bytecode == f"__pycache__/app.{package.PYCACHE_TAG}.pyc" and path.is_relative_to(
+        tmp_path / "staging"
+    )

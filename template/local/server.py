@@ -12,6 +12,7 @@ rules, as in AWS. Nothing leaves the machine, and Ctrl+C stops everything.
 from __future__ import annotations
 
 import argparse
+import base64
 import errno
 import importlib
 import json
@@ -138,6 +139,13 @@ def build_event(
     return event
 
 
+def _attribute(attribute: dict[str, Any]) -> dict[str, Any]:
+    # A String or Number attribute has a stringValue; a Binary one only a binaryValue, in base64.
+    if "BinaryValue" in attribute:
+        return {"dataType": attribute["DataType"], "binaryValue": base64.b64encode(attribute["BinaryValue"]).decode()}
+    return {"dataType": attribute["DataType"], "stringValue": attribute["StringValue"]}
+
+
 def queue_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     """An SQS event as Lambda delivers it, from ReceiveMessage results."""
     return {
@@ -147,11 +155,8 @@ def queue_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any
                 "receiptHandle": m["ReceiptHandle"],
                 "body": m["Body"],
                 "attributes": m.get("Attributes", {}),
-                "messageAttributes": {
-                    # Lambda's spelling of what ReceiveMessage returns (correlation_id: queues.py)
-                    name: {"dataType": a["DataType"], "stringValue": a.get("StringValue")}
-                    for name, a in m.get("MessageAttributes", {}).items()
-                },
+                # Lambda's spelling of what ReceiveMessage returns (correlation_id: queues.py)
+                "messageAttributes": {name: _attribute(a) for name, a in m.get("MessageAttributes", {}).items()},
                 "md5OfBody": m["MD5OfBody"],
                 "eventSource": "aws:sqs",
                 "eventSourceARN": queue_arn,
