@@ -61,6 +61,7 @@ class TemplateNameCache(FileSystemBytecodeCache):
         super().__init__(pattern=PATTERN)
         self.environment = environment
         self.code = code
+        self.settings: str | None = None
 
     def get_bucket(self, environment: Environment, name: str, filename: str | None, source: str) -> Bucket:
         # Compiling runs every extension's preprocess hook, and Copier's yield tag needs it (it forgets
@@ -69,7 +70,10 @@ class TemplateNameCache(FileSystemBytecodeCache):
         return super().get_bucket(environment, name, filename, source)
 
     def get_cache_key(self, name: str, filename: str | None = None) -> str:
-        return hashlib.sha256(repr((name, _settings(self.environment), self.code)).encode()).hexdigest()
+        # Read when the first file or string is loaded, once every extension has joined.
+        if self.settings is None:
+            self.settings = repr((_settings(self.environment), self.code))
+        return hashlib.sha256(f"{name!r}{self.settings}".encode()).hexdigest()
 
 
 class CompiledStrings:
