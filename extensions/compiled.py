@@ -10,14 +10,17 @@ compiled afresh.
 
 Copier also compiles every part of every file's path, for each file (a folder's name once per file
 in it), and the strings of copier.yml, with ``from_string``, which Jinja never caches: those are kept
-in the same folder and in memory for the render, keyed by the string and the same settings, and
-still go through each extension's preprocess hook.
+in the same folder too, keyed by the string and the same settings, and still go through each
+extension's preprocess hook. Everything loaded or compiled is also kept in memory for the process's
+next render.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import sys
+import types
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,13 @@ from jinja2.bccache import Bucket
 from jinja2.ext import Extension
 
 PATTERN = "__serverless_twelve_factor_%s.cache"  # apart from other users of Jinja's folder
+# What this process's renders compiled or loaded, by cache key and source checksum, so that one
+# render after another (`copier update` makes several) reads no file again. This module is loaded
+# afresh for every render, from Copier's new clone, so the table is kept in sys.modules.
+_SHARED = "_serverless_twelve_factor_compiled"
+_IN_MEMORY: dict[tuple[str, str], Any] = vars(
+    sys.modules.setdefault(_SHARED, types.ModuleType(_SHARED, "Compiled Jinja code, by key and checksum."))
+).setdefault("code", {})
 
 
 def _version(distribution: str) -> str:
@@ -68,6 +78,18 @@ class TemplateNameCache(FileSystemBytecodeCache):
         # the loop the file's path declared): a file loaded from here is not compiled, so run them anyway.
         environment.preprocess(source, name, filename)
         return super().get_bucket(environment, name, filename, source)
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = _IN_MEMORY.get((bucket.key, bucket.checksum))
+        if code is None:
+            super().load_bytecode(bucket)
+            code = bucket.code
+        if code is not None:
+            bucket.code = _IN_MEMORY[(bucket.key, bucket.checksum)] = code
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        _IN_MEMORY[(bucket.key, bucket.checksum)] = bucket.code
+        super().dump_bytecode(bucket)
 
     def get_cache_key(self, name: str, filename: str | None = None) -> str:
         # Read when the first file or string is loaded, once every extension has joined.

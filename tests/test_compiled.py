@@ -17,6 +17,7 @@ from compiled import PATTERN, CompiledTemplatesCache, TemplateNameCache
 def compiles(tmp_path, monkeypatch):
     """How many template files and strings Jinja compiled, with Jinja's cache folder under tmp_path."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(compiled, "_IN_MEMORY", {})  # nothing from the other tests' renders
     counted = {"files": 0, "strings": 0}
     compile_ = jinja2.Environment.compile
 
@@ -44,6 +45,15 @@ def test_a_file_compiled_for_one_clone_is_reused_by_the_next(tmp_path, compiles)
     assert render(tmp_path / "clone-2", "# {{ name }}") == "# orders"
     assert compiles["files"] == 1  # loaded, not compiled
     assert len(list(tmp_path.glob(f"_jinja2-cache-*/{PATTERN % '*'}"))) == 1
+
+
+def test_the_next_render_in_the_process_reads_no_file(tmp_path, compiles, monkeypatch):
+    render(tmp_path / "clone-1", "# {{ name }}")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "elsewhere"))  # an empty cache folder
+    (tmp_path / "elsewhere").mkdir()
+    assert render(tmp_path / "clone-2", "# {{ name }}") == "# orders"
+    assert compiles["files"] == 1  # the first render's code, from memory
+    assert not list((tmp_path / "elsewhere").glob(f"_jinja2-cache-*/{PATTERN % '*'}"))
 
 
 def test_an_edited_file_is_compiled_again(tmp_path, compiles):
