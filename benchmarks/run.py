@@ -50,7 +50,7 @@ from copier import run_copy  # noqa: E402
 
 import project_checks as checks  # noqa: E402
 
-TARGETS = {"cold_start": 1.15, "render": 1.3, "layer_mb": 2.0, "artifact_kb": 200.0, "make_test_s": 30.0}
+TARGETS = {"cold_start": 1.15, "render": 1.3, "layer_mib": 2.0, "artifact_kb": 200.0, "make_test_s": 30.0}
 ALL_SERVICES = ["dynamodb", "sqs", "s3", "events", "cognito", "secrets", "postgres", "redis"]
 # With events, a domain's subscriber hears another domain: two domains.
 PROJECTS = {"default": {}, "all services": {"services": ALL_SERVICES, "domains": ["orders", "billing"]}}
@@ -168,9 +168,6 @@ class Case:
     bare: list[float] = field(default_factory=list)
 
 
-TEMPLATE = ROOT  # main() points it at a packed clone of the commit
-
-
 def packed_clone(where: Path) -> Path:
     """The template's HEAD as a user's Copier clones it from a git host: objects packed. A working
     repository holds many loose objects, which Copier's clone of it copies one by one."""
@@ -181,8 +178,8 @@ def packed_clone(where: Path) -> Path:
     return where
 
 
-def render(dst: Path, data: dict) -> None:
-    run_copy(str(TEMPLATE), str(dst), data=data, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
+def render(template: Path, dst: Path, data: dict) -> None:
+    run_copy(str(template), str(dst), data=data, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
 
 
 def locked_version(project: Path, name: str) -> str | None:
@@ -258,11 +255,6 @@ def cases(project: Path) -> list[Case]:
     return out
 
 
-def read_only(folder: Path) -> None:
-    for path in [folder, *folder.rglob("*")]:
-        path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
-
-
 def writable(folder: Path) -> None:
     for path in [folder, *folder.rglob("*")]:
         if not path.is_symlink():
@@ -286,8 +278,8 @@ def unpack(project: Path, where: Path) -> tuple[Path, Path]:
         checks.run(command, project, checks.project_env(project))
         zipfile.ZipFile(layer).extractall(opt)
         layer.write_bytes(shipped)
-    read_only(tasks)
-    read_only(opt)
+    checks.read_only(tasks)
+    checks.read_only(opt)
     return tasks, opt
 
 
@@ -700,9 +692,11 @@ def static_template(rendered: Path, where: Path) -> Path:
     return template
 
 
-def bench_render(label: str, data: dict, repeat: int, where: Path) -> tuple[list[float], list[float], int]:
+def bench_render(
+    template: Path, label: str, data: dict, repeat: int, where: Path
+) -> tuple[list[float], list[float], int]:
     first = where / "first"
-    render(first, data)
+    render(template, first, data)
     floor = static_template(first, where)
     real, static = [], []
     for i in range(repeat):
@@ -711,7 +705,7 @@ def bench_render(label: str, data: dict, repeat: int, where: Path) -> tuple[list
             dst = where / f"{which}-{i}"
             start = time.perf_counter()
             if which == "real":
-                render(dst, data)
+                render(template, dst, data)
             else:
                 run_copy(str(floor), str(dst), defaults=True, quiet=True, vcs_ref="HEAD")
             times.append(time.perf_counter() - start)
@@ -734,10 +728,8 @@ def main() -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-"))
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    global TEMPLATE
     try:
-        TEMPLATE = packed_clone(work / "template")
-        return report(work, repeat, args.quick)
+        return report(packed_clone(work / "template"), work, repeat, args.quick)
     finally:
         print(f"benchmarks/run.py took {time.perf_counter() - started:.0f} s", file=sys.stderr)
         if not args.keep:
@@ -745,13 +737,13 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def report(work: Path, repeat: int, quick: bool) -> int:
+def report(template: Path, work: Path, repeat: int, quick: bool) -> int:
     rows, misses = [], 0
     built, reproducible = {}, {}
     for name, data in PROJECTS.items():
         project = work / name.replace(" ", "-") / "project"
         print(f"render and build: {name}", file=sys.stderr)
-        render(project, data)
+        render(template, project, data)
         reproducible[name] = build(project)
         built[name] = project
         for case in bench_cold_starts(name, project, project.parent, repeat):
@@ -759,7 +751,9 @@ def report(work: Path, repeat: int, quick: bool) -> int:
             rows.append((f"{name}: {case.label}", real, statistics.median(bare), TARGETS["cold_start"]))
     for label, data in [("defaults", {}), ("10 domains", {"domains": [f"domain_{i}" for i in range(10)]})]:
         print(f"render: {label}", file=sys.stderr)
-        real, static, files = bench_render(label, data, repeat, work / f"render-{label.replace(' ', '-')}")
+        real, static, files = bench_render(
+            template, label, data, repeat, work / f"render-{label.replace(' ', '-')}"
+        )
         rows.append((f"render {label} ({files} files) vs static copy", [s * 1000 for s in real],
                      statistics.median(static) * 1000, TARGETS["render"]))  # fmt: skip
 
@@ -778,7 +772,7 @@ def report(work: Path, repeat: int, quick: bool) -> int:
     sizes = []
     for name, project in built.items():
         layer = project / "build" / "layer.zip"
-        sizes.append((f"{name}: layer.zip (MiB)", layer.stat().st_size / 2**20, TARGETS["layer_mb"]))
+        sizes.append((f"{name}: layer.zip (MiB)", layer.stat().st_size / 2**20, TARGETS["layer_mib"]))
         for artifact in sorted((project / "build" / "functions").glob("*.zip")):
             sizes.append(
                 (

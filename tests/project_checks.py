@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -279,6 +280,12 @@ def build_functions(project: Path, summary: bool = False) -> dict[str, Path]:
     if summary:
         _check_build_summary(printed, list(zips.values()), project)
     return zips
+
+
+def read_only(folder: Path) -> None:
+    """``folder`` and all it holds read-only, as Lambda's /var/task and /opt are."""
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
 
 def _check_build_summary(printed: list[str], zips: list[Path], project: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import subprocess
 import zipfile
 from pathlib import Path
@@ -16,11 +15,6 @@ from model import build_model
 ALL_SERVICES = ["dynamodb", "sqs", "s3", "events", "cognito", "secrets", "postgres", "redis"]
 # How `python -v` says where a module's code came from: a .pyc, or a source it compiled.
 CODE_FROM = re.compile(r"^# code object from '?([^']+?)'?$", re.M)
-
-
-def _read_only(folder: Path) -> None:
-    for path in [folder, *folder.rglob("*")]:
-        path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
 
 MARK = "# drivers loaded"
@@ -61,7 +55,7 @@ def test_the_functions_and_what_they_import_from_the_layer_load_from_shipped_byt
     model = build_model(checks.load_answers(project))
     layer = tmp_path / "opt"
     zipfile.ZipFile(project / "build" / "layer.zip").extractall(layer)
-    _read_only(layer)
+    checks.read_only(layer)
     drivers = set(model.layer_drivers)
     assert drivers == {"redis", "pg8000", "yoyo"}
     variables = {
@@ -74,7 +68,7 @@ def test_the_functions_and_what_they_import_from_the_layer_load_from_shipped_byt
     for artifact in model.artifacts:
         task = tmp_path / "var-task" / artifact.name
         zipfile.ZipFile(project / "build" / "functions" / f"{artifact.name}.zip").extractall(task)
-        _read_only(task)
+        checks.read_only(task)
         handlers = sorted({f.module for f in model.functions if f.artifact == artifact.name})
         # The layer's packages also sit in the project's .venv: PYTHONPATH comes first, as on Lambda.
         environment = {

@@ -37,11 +37,17 @@ class InvalidValueError(ConfigurationError):
 
 
 @cache
+def _hints(model: type) -> dict[str, Any]:
+    """``model``'s field annotations, resolved once per model and process."""
+    return get_type_hints(model)
+
+
+@cache
 def _validator(model: type) -> Callable[[Any], Any]:
     """The compiled JSON Schema of ``model``'s fields (compiled once per model and process)."""
     import fastjsonschema  # imported on use: most functions read no typed value
 
-    hints, properties = get_type_hints(model), {}
+    hints, properties = _hints(model), {}
     for field in dataclasses.fields(model):
         properties[field.name] = schema = dict(field.metadata)
         hint = hints[field.name]
@@ -78,7 +84,7 @@ def _parse[M](kind: str, name: str, value: Any, model: type[M] | None) -> M | st
         else:  # the message starts with the place ("data.field"), said here as "where"
             problem = f"{where or 'value'}: {error.message.removeprefix(error.name).strip()}"
         raise InvalidValueError(f"{invalid}: {problem}.") from None
-    hints = get_type_hints(model)
+    hints = _hints(model)
     # A scalar field takes its annotation's type: JSON's 2.0 is an integer to the schema, 2 to an int field.
     values = {
         f.name: hints[f.name](data[f.name]) if hints[f.name] in JSON_TYPES else data[f.name]
