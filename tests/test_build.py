@@ -1,4 +1,5 @@
-"""`make build` (scripts/package.py): what ships loads on a read-only Lambda without compiling."""
+"""`make build` (scripts/package.py): what ships loads on a read-only Lambda without compiling, the
+code's modules and the validators of its JSON Schemas alike."""
 
 from __future__ import annotations
 
@@ -41,6 +42,27 @@ for name in [*sys.argv[4:], *shipped]:
 """
 
 
+# Runs in the project's Python, in an unpacked artifact: every object schema its modules define gets
+# the validator the build shipped; compiling one would fail. Prints how many schemas it checked.
+USES_SHIPPED = """
+import importlib, sys
+from pathlib import Path
+import fastjsonschema
+def refuse(*args, **kwargs):
+    raise AssertionError("a validator was compiled at run time: the build did not ship it")
+fastjsonschema.compile = refuse
+task, validation = Path(sys.argv[1]), importlib.import_module(sys.argv[2])
+count = 0
+for path in sorted(task.rglob("*.py")):
+    parts = path.relative_to(task).with_suffix("").parts
+    module = importlib.import_module(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    for schema in validation.schemas(vars(module)):
+        validation.validator(schema)
+        count += 1
+print(count)
+"""
+
+
 def test_the_functions_and_what_they_import_from_the_layer_load_from_shipped_bytecode(copie, tmp_path):
     project = render(copie, {"services": ALL_SERVICES, "domains": ["orders", "billing"]})
     checks.sync(project)
@@ -80,6 +102,14 @@ def test_the_functions_and_what_they_import_from_the_layer_load_from_shipped_byt
             env=environment, capture_output=True, text=True,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr[-3000:]
+        checked = subprocess.run(
+            [python, "-c", USES_SHIPPED, str(task), f"{model.paths.platform_module}.validation"],
+            env=environment, capture_output=True, text=True,
+        )  # fmt: skip
+        assert checked.returncode == 0, checked.stderr[-3000:]
+        # A domain's create and update bodies (one schema), the upload body, the platform's event
+        # metadata, and the domain's event contract; the admin artifact holds every domain's.
+        assert int(checked.stdout) >= 4, checked.stdout
         loaded = [Path(p) for p in CODE_FROM.findall(result.stderr.split(MARK, 1)[1])]
         shipped = [p for p in loaded if p.is_relative_to(task) or p.is_relative_to(layer)]
         compiled = [str(p) for p in shipped if p.suffix != ".pyc"]
@@ -126,7 +156,7 @@ def test_a_library_module_that_does_not_compile_is_left_as_source(default_projec
     layer = [(path, f"python/lib/{path.name}") for path in sorted(library.glob("*.py"))]
     reached = package.compiled([(tmp_path / "code" / "app.py", "app.py")], layer)
     assert [name for _, name in reached] == ["python/lib/__init__.py", "python/lib/modern.py"]
-    shipped = package.with_bytecode(layer, reached, tmp_path / "staging", keep_source=False)
+    shipped = package.with_bytecode(layer, reached, tmp_path / "staging", keep_source=False, root="/opt")
     assert sorted(name for _, name in shipped) == [
         "python/lib/__init__.pyc",
         "python/lib/modern.pyc",
@@ -134,7 +164,9 @@ def test_a_library_module_that_does_not_compile_is_left_as_source(default_projec
     ]
     # A module at the artifact's root gets its bytecode in the root's __pycache__.
     code = [(tmp_path / "code" / "app.py", "app.py")]
-    (_, name), (path, bytecode) = package.with_bytecode(code, code, tmp_path / "staging", keep_source=True)
+    (_, name), (path, bytecode) = package.with_bytecode(
+        code, code, tmp_path / "staging", keep_source=True, root="/var/task"
+    )
     assert bytecode == f"__pycache__/app.{package.PYCACHE_TAG}.pyc" and path.is_relative_to(
         tmp_path / "staging"
     )

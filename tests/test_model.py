@@ -68,6 +68,13 @@ def test_artifacts_hold_only_the_code_each_function_needs():
     assert {f.artifact for f in service.functions} == set(artifacts)
 
 
+def test_the_build_knows_every_variable_some_function_is_given():
+    service = model(domains=["orders", "payments"], services=["dynamodb", "sqs"])
+    given = {name for function in service.functions for name, _ in function.environment}
+    assert {"ORDERS_TABLE_NAME", "PAYMENTS_QUEUE_NAME"} <= given
+    assert service.function_variables == tuple(sorted(given))
+
+
 def test_stages_carry_their_settings_and_the_last_is_production():
     service = model(
         log_retention_days={"dev": 7, "staging": 30, "prod": 365}, log_level="WARNING", tracing=False

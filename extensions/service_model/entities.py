@@ -377,6 +377,11 @@ class Service:
         cache's and the database's drivers, the migrations tool): the build leaves them as source."""
         return (("redis",) if self.cache else ()) + (("pg8000", "yoyo") if self.database else ())
 
+    @property
+    def function_variables(self) -> tuple[str, ...]:
+        """Every environment variable the IaC sets on some function (besides every function's own)."""
+        return tuple(sorted({name for function in self.functions for name, _ in function.environment}))
+
     def resource(self, logical_id: str) -> Resource:
         for resource in self.resources:
             if resource.logical_id == logical_id:

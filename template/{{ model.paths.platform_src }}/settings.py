@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # Set for every function by the IaC and for local runs by local/env.py.
 BASE_VARIABLES = ("STAGE", "POWERTOOLS_SERVICE_NAME")
@@ -20,12 +20,11 @@ class ConfigurationError(RuntimeError):
     """Raised when the environment lacks a required setting."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):  # not a dataclass: see http.Request
     service: str
     stage: str
     log_level: str
-    values: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, str]
 
     def get(self, name: str) -> str:
         """A required value declared when the settings were loaded."""
