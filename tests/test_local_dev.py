@@ -183,8 +183,8 @@ def test_make_dev_delivers_domain_events_to_subscribers_and_the_topic(copie):
     project = render(copie, {"services": ["dynamodb", "events"], "domains": ["orders", "payments"]})
     checks.sync(project)
     with make_dev(project) as (port, _, ready):
-        subscriber = "payments.handlers.handle_payments_events"
-        assert ready["subscribers"] == ["orders.handlers.handle_orders_events", subscriber]
+        subscriber = "payments.subscriber.handle_payments_events"
+        assert ready["subscribers"] == ["orders.subscriber.handle_orders_events", subscriber]
         aws = {"endpoint_url": ready["aws_endpoint"], "region_name": "us-east-1"}
         aws |= {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
         sqs, sns = boto3.client("sqs", **aws), boto3.client("sns", **aws)

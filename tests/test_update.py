@@ -195,10 +195,10 @@ def test_update_adds_backing_services_and_keeps_the_team_s_logic(releases, tmp_p
     for path, needle in [
         ("infra/template.yaml", "OrdersQueue:"),
         ("infra/template.yaml", "IdempotencyTable:"),
-        ("domains/orders/src/orders/handlers.py", "process_orders_jobs = consumer(_work)"),
+        ("domains/orders/src/orders/consumer.py", "process_orders_jobs = consumer(_work)"),
         ("domains/orders/src/orders/jobs.py", "def handle("),
         ("libs/platform/src/service_platform/queues.py", "class WorkQueue"),
-        ("local/routes.py", '"orders.handlers.process_orders_jobs"'),
+        ("local/routes.py", '"orders.consumer.process_orders_jobs"'),
         ("tests/test_queues.py", "def test_a_job_fails_once_is_retried_and_is_worked_on_once"),
         (".copier-answers.yml", "- sqs"),
         ("infra/template.yaml", "OrdersBucket:"),

@@ -109,7 +109,7 @@ def build_domain(name: str, layout: str, pkg: str, reach: Reach) -> Domain:
                 "process",
                 reach.budgets.function,
                 description=f"Process {name} jobs from the queue, each exactly once",
-                module=f"{module}.handlers",
+                module=f"{module}.consumer",
                 attribute=f"process_{name}_jobs",
                 trigger=Trigger(kind="queue", queue=queue.logical_id, batch_size=CONSUMER_BATCH_SIZE),
                 grants=consumer_grants,
@@ -131,7 +131,7 @@ def build_domain(name: str, layout: str, pkg: str, reach: Reach) -> Domain:
                 "events",
                 reach.budgets.function,
                 description=f"React to the domain events {name} subscribes to",
-                module=f"{module}.handlers",
+                module=f"{module}.subscriber",
                 attribute=f"handle_{name}_events",
                 trigger=Trigger(
                     kind="event",
