@@ -29,7 +29,9 @@ these names, nothing is installed.
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +58,16 @@ EXAMPLE_WIDTH = 32  # the widest example a refusal quotes from a question's defa
 
 
 def _load_naming():
-    # naming.py beside this file, loaded privately (as the model loads it): each template version
-    # in the process measures with its own copy.
+    # naming.py beside this file, loaded privately (as the model loads it) under a name made of its
+    # contents: each template version in the process measures with its own copy, and a clone of the
+    # same version (one per render) reuses it.
     path = Path(__file__).resolve().with_name("naming.py")
-    spec = importlib.util.spec_from_file_location(f"{__name__}._naming", path)
+    unique = f"_copier_template_naming_{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+    if unique in sys.modules:
+        return sys.modules[unique]
+    spec = importlib.util.spec_from_file_location(unique, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[unique] = module
     spec.loader.exec_module(module)
     return module
 

@@ -23,13 +23,15 @@ def _load_package(name: str):
 
     During `copier update` one process renders the project's old template version and the new
     one. A package registered in ``sys.modules`` under its plain name would be shared by both,
-    and one version would call the other's functions. So it is loaded under a name made of its
-    path and the contents of the extension files (its own and the siblings it loads, such as
-    naming.py): another copy of the template, or a changed file, gets another name (the relative
-    imports inside the package need the name in ``sys.modules``).
+    and one version would call the other's functions. So it is loaded under a name made of the
+    contents of the extension files (its own and the siblings it loads, such as naming.py): a
+    changed file gets another name (the relative imports inside the package need the name in
+    ``sys.modules``). Copier clones the template again for each render; a clone with the same
+    files runs the same code, and reuses the package instead of compiling and running it again
+    (its functions keep no state of a render).
     """
     folder = Path(__file__).resolve().with_name(name)
-    digest = hashlib.sha256(str(folder).encode())
+    digest = hashlib.sha256()
     for path in sorted([*folder.glob("*.py"), *folder.parent.glob("*.py")]):
         digest.update(str(path.relative_to(folder.parent)).encode() + path.read_bytes())
     unique = f"_copier_template_{name}_{digest.hexdigest()[:16]}"

@@ -158,9 +158,10 @@ def _load_model(extensions: Path, name: str):
     return module
 
 
-def test_two_copies_of_the_model_never_share_modules(tmp_path):
+def test_two_versions_of_the_model_never_share_modules(tmp_path):
     """`copier update` loads the old and the new template's model.py in one process: each must
-    run its own package and its own naming filters, even where a file changed between them."""
+    run its own package and its own naming filters, even where a file changed between them. A
+    clone of the same files (Copier clones the template for each render) reuses the package."""
     source = Path(__file__).resolve().parent.parent / "extensions"
     old, new = tmp_path / "old", tmp_path / "new"
     for copy in (old, new):
@@ -182,3 +183,6 @@ def test_two_copies_of_the_model_never_share_modules(tmp_path):
     new_suffix = new_model.build_model(answers).domains[0].functions[0].suffix
     assert len(old_suffix) > len(new_suffix)
     assert _load_model(old, "old_model_again").service_model is old_model.service_model  # same files
+    clone = tmp_path / "clone"
+    shutil.copytree(old, clone, ignore=shutil.ignore_patterns("__pycache__"))
+    assert _load_model(clone, "cloned_model").service_model is old_model.service_model
