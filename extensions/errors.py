@@ -68,7 +68,11 @@ def _load_naming():
     spec = importlib.util.spec_from_file_location(unique, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[unique] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:  # never leave a half-run module for the next clone to reuse
+        del sys.modules[unique]
+        raise
     return module
 
 

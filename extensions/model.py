@@ -42,7 +42,12 @@ def _load_package(name: str):
     )
     package = importlib.util.module_from_spec(spec)
     sys.modules[unique] = package
-    spec.loader.exec_module(package)
+    try:
+        spec.loader.exec_module(package)
+    except BaseException:  # never leave a half-run package for the next clone to reuse
+        for loaded in [name for name in sys.modules if name == unique or name.startswith(f"{unique}.")]:
+            del sys.modules[loaded]
+        raise
     return package
 
 

@@ -247,6 +247,19 @@ def iam_violations(template: dict) -> list[str]:
     return findings
 
 
+def declared_handlers(project: Path) -> dict[str, str]:
+    """Function attribute -> handler, as the project's own version declares them (local/routes.py):
+    an older version may keep a function in another module than this version's model says."""
+    import runpy
+
+    routes = runpy.run_path(str(project / "local" / "routes.py"))
+    handlers = [route[-1] for route in routes.get("ROUTES", [])]
+    handlers += [consumer[1] for consumer in routes.get("CONSUMERS", [])]
+    handlers += [subscriber[1] for subscriber in routes.get("SUBSCRIBERS", [])]
+    handlers += [job if isinstance(job, str) else job[0] for job in routes.get("ADMIN_JOBS", {}).values()]
+    return {handler.rpartition(".")[2]: handler for handler in handlers}
+
+
 def build_functions(project: Path, summary: bool = False) -> dict[str, Path]:
     """`scripts/package.py --functions-only`, then check every function's zip holds its handler
     and no test file, and that a second build gives the same bytes (no spurious redeploys). With
@@ -255,19 +268,20 @@ def build_functions(project: Path, summary: bool = False) -> dict[str, Path]:
 
     from model import build_model
 
+    sync(project)  # the build imports the code, to ship its schemas' validators
     command = [tool("uv"), "run", "--no-sync", "python", "scripts/package.py", "--functions-only"]
     run(command, project, project_env(project))
     model = build_model(load_answers(project))
+    declared = declared_handlers(project)
     zips = {a.name: project / "build" / "functions" / f"{a.name}.zip" for a in model.artifacts}
     first = {name: path.read_bytes() for name, path in zips.items()}
     for function in model.functions:
         with zipfile.ZipFile(zips[function.artifact]) as archive:
             names = set(archive.namelist())
-        module = function.module.replace(".", "/") + ".py"
+        handler = declared.get(function.attribute, function.handler)
+        module = handler.rpartition(".")[0].replace(".", "/") + ".py"
         if module not in names:
-            raise CheckFailed(
-                f"{function.name}: handler {function.handler} is not in {zips[function.artifact]}"
-            )
+            raise CheckFailed(f"{function.name}: handler {handler} is not in {zips[function.artifact]}")
         leaked = sorted(n for n in names if n.rsplit("/", 1)[-1].startswith("test_") or "/tests/" in n)
         if leaked:
             raise CheckFailed(

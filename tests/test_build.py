@@ -132,6 +132,18 @@ def test_the_build_refuses_another_python_than_the_functions_run(default_project
     assert "Traceback" not in result.stderr
 
 
+def test_the_build_says_to_install_the_project_when_its_python_lacks_it(default_project):
+    # The functions' Python, without the project: the build cannot import the code for its schemas.
+    bare = checks.find_python("3.12")
+    result = subprocess.run(
+        [bare, "scripts/package.py", "--functions-only"], cwd=default_project, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "cannot read the code's JSON Schemas with this Python (" in result.stderr
+    assert "Run `make build`: it installs the project in its environment first." in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def _package_script(project: Path):
     """The project's scripts/package.py as a module, to call its parts."""
     import importlib.util

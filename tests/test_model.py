@@ -69,10 +69,15 @@ def test_artifacts_hold_only_the_code_each_function_needs():
 
 
 def test_the_build_knows_every_variable_some_function_is_given():
-    service = model(domains=["orders", "payments"], services=["dynamodb", "sqs"])
-    given = {name for function in service.functions for name, _ in function.environment}
-    assert {"ORDERS_TABLE_NAME", "PAYMENTS_QUEUE_NAME"} <= given
-    assert service.function_variables == tuple(sorted(given))
+    # The tables, the queues the create functions send to, and the consumers' idempotency table.
+    assert model(domains=["orders", "payments"], services=["dynamodb", "sqs"]).function_variables == (
+        "IDEMPOTENCY_TABLE_NAME",
+        "ORDERS_QUEUE_NAME",
+        "ORDERS_TABLE_NAME",
+        "PAYMENTS_QUEUE_NAME",
+        "PAYMENTS_TABLE_NAME",
+    )
+    assert model(domains=["orders"]).function_variables == ("ORDERS_TABLE_NAME",)
 
 
 def test_stages_carry_their_settings_and_the_last_is_production():

@@ -75,7 +75,7 @@ class Request:
             raise BadRequest(f"The request body is nested deeper than {MAX_DEPTH} levels.") from None
         _check_tree(data)
         check = validator(schema)  # shipped with the build, or compiled on first use
-        import fastjsonschema  # loaded by then: imported here, not at cold start, for its exception
+        import fastjsonschema  # loaded by then (the validator's): imported here, not at cold start
 
         try:
             return check(data)
