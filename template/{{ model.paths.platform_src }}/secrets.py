@@ -22,6 +22,7 @@ from functools import cache
 from typing import Any, get_type_hints, overload
 
 from .settings import ConfigurationError
+from .validation import validator
 
 DEFAULT_MAX_AGE = 300
 # The JSON types of the annotations a field may have without a "type" of its own.
@@ -44,9 +45,7 @@ def _hints(model: type) -> dict[str, Any]:
 
 @cache
 def _validator(model: type) -> Callable[[Any], Any]:
-    """The compiled JSON Schema of ``model``'s fields (compiled once per model and process)."""
-    import fastjsonschema  # imported on use: most functions read no typed value
-
+    """The validator of ``model``'s fields as a JSON Schema (validation.py: made once per schema)."""
     hints, properties = _hints(model), {}
     for field in dataclasses.fields(model):
         properties[field.name] = schema = dict(field.metadata)
@@ -59,7 +58,7 @@ def _validator(model: type) -> Callable[[Any], Any]:
                 )
             schema["type"] = JSON_TYPES[hint]
     required = [f.name for f in dataclasses.fields(model) if f.default is f.default_factory is dataclasses.MISSING]
-    return fastjsonschema.compile({"type": "object", "properties": properties, "required": required})
+    return validator({"type": "object", "properties": properties, "required": required})
 
 
 def _parse[M](kind: str, name: str, value: Any, model: type[M] | None) -> M | str:
