@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import ConflictError, NotFoundError, ValidationError
 from .observability import correlate, instrumented, logger
-from .validation import validator
+from .validation import Invalid, validator
 
 CORRELATION_HEADER = "x-correlation-id"
 # A caller's correlation id is logged and echoed back: accept only a short, plain token.
@@ -74,12 +74,9 @@ class Request:
         except RecursionError:  # nesting deep enough to exhaust the parser's stack
             raise BadRequest(f"The request body is nested deeper than {MAX_DEPTH} levels.") from None
         _check_tree(data)
-        check = validator(schema)  # shipped with the build, or compiled on first use
-        import fastjsonschema  # loaded by then (the validator's): imported here, not at cold start
-
         try:
-            return check(data)
-        except fastjsonschema.JsonSchemaValueException as error:
+            return validator(schema)(data)  # shipped with the build, or made on first use
+        except Invalid as error:
             raise BadRequest(error.message.replace("data", "body", 1)) from None
 
 

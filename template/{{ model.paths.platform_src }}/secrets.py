@@ -22,7 +22,7 @@ from functools import cache
 from typing import Any, get_type_hints, overload
 
 from .settings import ConfigurationError
-from .validation import validator
+from .validation import Invalid, validator
 
 DEFAULT_MAX_AGE = 300
 # The JSON types of the annotations a field may have without a "type" of its own.
@@ -43,9 +43,9 @@ def _hints(model: type) -> dict[str, Any]:
     return get_type_hints(model)
 
 
-@cache
-def _validator(model: type) -> Callable[[Any], Any]:
-    """The validator of ``model``'s fields as a JSON Schema (validation.py: made once per schema)."""
+def schema_of(model: type) -> dict[str, Any]:
+    """``model``'s fields as the JSON Schema of an object. A module that names it at module level
+    (``SCHEMA = schema_of(Model)``) has its validator shipped by `make build` (validation.py)."""
     hints, properties = _hints(model), {}
     for field in dataclasses.fields(model):
         properties[field.name] = schema = dict(field.metadata)
@@ -58,7 +58,12 @@ def _validator(model: type) -> Callable[[Any], Any]:
                 )
             schema["type"] = JSON_TYPES[hint]
     required = [f.name for f in dataclasses.fields(model) if f.default is f.default_factory is dataclasses.MISSING]
-    return validator({"type": "object", "properties": properties, "required": required})
+    return {"type": "object", "properties": properties, "required": required}
+
+
+@cache
+def _validator(model: type) -> Callable[[Any], Any]:
+    return validator(schema_of(model))  # shipped with the build when a module names the schema
 
 
 def _parse[M](kind: str, name: str, value: Any, model: type[M] | None) -> M | str:
@@ -66,8 +71,6 @@ def _parse[M](kind: str, name: str, value: Any, model: type[M] | None) -> M | st
         value = value.decode("utf-8")
     if model is None:
         return value
-    import fastjsonschema
-
     # Never echo the value: it may be a secret. Say where and what instead.
     invalid = f"The {kind} {name} does not hold a valid {model.__name__}"
     try:
@@ -76,8 +79,8 @@ def _parse[M](kind: str, name: str, value: Any, model: type[M] | None) -> M | st
         raise InvalidValueError(f"{invalid}: value: Invalid JSON.") from None
     try:
         _validator(model)(data)
-    except fastjsonschema.JsonSchemaValueException as error:
-        where = ".".join(str(part) for part in error.path[1:])  # path[0] is fastjsonschema's "data"
+    except Invalid as error:
+        where = ".".join(str(part) for part in error.path[1:])  # path[0] is "data", the whole value
         if error.rule == "required" and not where:  # a missing field, named like any other problem
             problem = "; ".join(f"{key}: Field required" for key in error.rule_definition if key not in data)
         else:  # the message starts with the place ("data.field"), said here as "where"

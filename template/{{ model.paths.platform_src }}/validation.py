@@ -1,12 +1,13 @@
-"""JSON Schema validators (fastjsonschema), made once per schema and process.
+"""JSON Schema validators (fastjsonschema's generated code), made once per schema and process.
 
-Compiling a schema into its validator takes milliseconds, which every cold start would pay again
+Turning a schema into its validator takes milliseconds, which every cold start would pay again
 for each schema it checks. `make build` does it beforehand: scripts/package.py runs this module
 over each function's code and ships, beside this module in ``validators/``, the validator of every
 schema the code defines at module level (a dict with ``"type": "object"`` and ``"properties"``, or
 an object holding one as ``schema``: an event Contract). Where none was shipped (the tests, `make
-dev`, a schema made at run time), the validator is compiled on first use. Both are fastjsonschema's
-code for the same schema, so they give the same answers.
+dev`, a schema made at run time), the same code is generated and run on first use, so both give
+the same answers. Either raises ``Invalid``, this module's own error, so that a shipped validator
+runs without importing fastjsonschema at all (about 2 ms of a cold start).
 
     python -m <platform package>.validation OUTPUT.json MODULE...   # what the build runs
 """
@@ -16,14 +17,38 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from typing import Any
 
-# Returns the data it was given; raises fastjsonschema.JsonSchemaValueException when it breaks the schema.
+# Returns the data it was given; raises Invalid when it breaks the schema.
 Validator = Callable[[Any], Any]
 SHIPPED = f"{__package__}.validators"  # written by `make build` into the artifacts, never committed
+# The one line of the generated code that imports fastjsonschema: the errors it raises and catches.
+_IMPORT = re.compile(r"^from fastjsonschema import (\w+(?:, \w+)*)$", re.M)
+_PATH_PARTS = re.compile(r"[.\[\]]+")
+
+
+class Invalid(ValueError):
+    """Data that breaks its schema. The generated code builds it as it would fastjsonschema's own
+    error, with the same arguments, and it offers what callers read of that: ``message`` ("data.items[0]
+    must be integer"), the breaking ``value``, its ``name`` ("data.items[0]") and ``path`` (["data",
+    "items", "0"]), the ``definition`` it breaks, the ``rule`` ("type") and ``rule_definition``."""
+
+    def __init__(self, message: str, value: Any = None, name: str | None = None, definition: Any = None,
+                 rule: str | None = None) -> None:  # fmt: skip
+        super().__init__(message)
+        self.message, self.value, self.name, self.definition, self.rule = message, value, name, definition, rule
+
+    @property
+    def path(self) -> list[str]:
+        return [part for part in _PATH_PARTS.split(self.name or "") if part]
+
+    @property
+    def rule_definition(self) -> Any:
+        return self.definition.get(self.rule) if self.rule and isinstance(self.definition, Mapping) else None
 
 
 def validator(schema: Mapping[str, Any]) -> Validator:
@@ -43,9 +68,29 @@ def _validator(canonical: str) -> Validator:
     except ModuleNotFoundError as error:
         if error.name not in (name, SHIPPED):  # a shipped module whose own import failed
             raise
-    import fastjsonschema
+    namespace: dict[str, Any] = {}  # the code runs as fastjsonschema.compile runs it
+    exec(compile(code(canonical), f"<validator {module_name(canonical)}>", "exec"), namespace)
+    return namespace["VALIDATE"]
 
-    return fastjsonschema.compile(json.loads(canonical))
+
+def code(canonical: str) -> str:
+    """The validator of a schema (given as JSON with sorted keys) as a module's source: fastjsonschema's
+    code, raising Invalid, with its entry function bound to ``VALIDATE``."""
+    from fastjsonschema import compile_to_code
+    from fastjsonschema.ref_resolver import RefResolver
+
+    source, found = _IMPORT.subn(_import_invalid, compile_to_code(json.loads(canonical)))
+    if found != 1:  # a fastjsonschema that makes other code: refuse rather than ship it
+        raise RuntimeError("fastjsonschema's code no longer imports its errors in one line: update validation.py")
+    # The code names its entry function after the schema's id ("validate" without one).
+    entry = RefResolver.from_schema(json.loads(canonical), store={}).get_scope_name()
+    return f"{source}\n\nVALIDATE = {entry}\n"
+
+
+def _import_invalid(line: re.Match[str]) -> str:
+    # __package__, not __name__: the build runs this module as __main__.
+    names = ", ".join(f"Invalid as {name}" for name in line[1].split(", "))
+    return f"from {__package__}.validation import {names}"
 
 
 def schemas(namespace: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -59,10 +104,7 @@ def schemas(namespace: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
 def shipped(modules: Iterable[str]) -> dict[str, Any]:
     """What `make build` ships for ``modules``: {"validators": {module: {file name: source}},
     "skipped": {module: [why, ...]}}. A module that does not import here, or a schema that does not
-    turn into code, is skipped (and compiled on first use); the build goes on and says why."""
-    from fastjsonschema import compile_to_code
-    from fastjsonschema.ref_resolver import RefResolver
-
+    turn into code, is skipped (and made on first use); the build goes on and says why."""
     found: dict[str, dict[str, str]] = {}
     skipped: dict[str, list[str]] = {}
     for module in modules:
@@ -74,13 +116,11 @@ def shipped(modules: Iterable[str]) -> dict[str, Any]:
         for schema in found_here:
             try:
                 canonical = json.dumps(schema, sort_keys=True)
-                # The code names its entry function after the schema's id ("validate" without one).
-                entry = RefResolver.from_schema(json.loads(canonical), store={}).get_scope_name()
-                code = f"{compile_to_code(json.loads(canonical))}\n\nVALIDATE = {entry}\n"
+                source = code(canonical)
             except Exception as error:  # not JSON, a definition fastjsonschema refuses, a $ref it cannot fetch
                 skipped.setdefault(module, []).append(f"{schema.get('title', 'a schema')}: {error}")
                 continue
-            found.setdefault(module, {})[f"{module_name(canonical)}.py"] = code
+            found.setdefault(module, {})[f"{module_name(canonical)}.py"] = source
     return {"validators": found, "skipped": skipped}
 
 
