@@ -27,8 +27,8 @@ from typing import Any
 Validator = Callable[[Any], Any]
 SHIPPED = f"{__package__}.validators"  # written by `make build` into the artifacts, never committed
 # The one line of the generated code that imports fastjsonschema: the errors it raises and catches.
-_IMPORT = re.compile(r"^from fastjsonschema import (\w+(?:, \w+)*)$", re.M)
-_PATH_PARTS = re.compile(r"[.\[\]]+")
+# (Patterns as strings, compiled by re on first use: not at every cold start.)
+_IMPORT = r"(?m)^from fastjsonschema import (\w+(?:, \w+)*)$"
 
 
 class Invalid(ValueError):
@@ -44,7 +44,7 @@ class Invalid(ValueError):
 
     @property
     def path(self) -> list[str]:
-        return [part for part in _PATH_PARTS.split(self.name or "") if part]
+        return [part for part in re.split(r"[.\[\]]+", self.name or "") if part]
 
     @property
     def rule_definition(self) -> Any:
@@ -79,7 +79,7 @@ def code(canonical: str) -> str:
     from fastjsonschema import compile_to_code
     from fastjsonschema.ref_resolver import RefResolver
 
-    source, found = _IMPORT.subn(_import_invalid, compile_to_code(json.loads(canonical)))
+    source, found = re.subn(_IMPORT, _import_invalid, compile_to_code(json.loads(canonical)))
     if found != 1:  # a fastjsonschema that makes other code: refuse rather than ship it
         raise RuntimeError("fastjsonschema's code no longer imports its errors in one line: update validation.py")
     # The code names its entry function after the schema's id ("validate" without one).
