@@ -109,7 +109,8 @@ def test_the_functions_and_what_they_import_from_the_layer_load_from_shipped_byt
         )  # fmt: skip
         assert checked.returncode == 0, checked.stderr[-3000:]
         # A domain's create and update bodies (one schema), the upload body, the platform's event
-        # metadata, and the domain's event contract; the admin artifact holds every domain's.
+        # metadata, the domain's event contract and the runtime settings; the admin artifact holds
+        # every domain's.
         assert int(checked.stdout) >= 4, checked.stdout
         loaded = [Path(p) for p in CODE_FROM.findall(result.stderr.split(MARK, 1)[1])]
         shipped = [p for p in loaded if p.is_relative_to(task) or p.is_relative_to(layer)]

@@ -31,6 +31,10 @@ SHIPPED = f"{__package__}.validators"  # written by `make build` into the artifa
 _IMPORT = r"(?m)^from fastjsonschema import (\w+(?:, \w+)*)$"
 
 
+class GeneratorChanged(RuntimeError):
+    """fastjsonschema makes code this module does not know how to point at Invalid: the build stops."""
+
+
 class Invalid(ValueError):
     """Data that breaks its schema. The generated code builds it as it would fastjsonschema's own
     error, with the same arguments, and it offers what callers read of that: ``message`` ("data.items[0]
@@ -68,7 +72,7 @@ def _validator(canonical: str) -> Validator:
     except ModuleNotFoundError as error:
         if error.name not in (name, SHIPPED):  # a shipped module whose own import failed
             raise
-    namespace: dict[str, Any] = {}  # the code runs as fastjsonschema.compile runs it
+    namespace: dict[str, Any] = {}  # run as a shipped module's code runs on import
     exec(compile(code(canonical), f"<validator {module_name(canonical)}>", "exec"), namespace)
     return namespace["VALIDATE"]
 
@@ -81,16 +85,18 @@ def code(canonical: str) -> str:
 
     source, found = re.subn(_IMPORT, _import_invalid, compile_to_code(json.loads(canonical)))
     if found != 1:  # a fastjsonschema that makes other code: refuse rather than ship it
-        raise RuntimeError("fastjsonschema's code no longer imports its errors in one line: update validation.py")
+        raise GeneratorChanged("fastjsonschema's code no longer imports its errors in one line: update validation.py")
     # The code names its entry function after the schema's id ("validate" without one).
     entry = RefResolver.from_schema(json.loads(canonical), store={}).get_scope_name()
     return f"{source}\n\nVALIDATE = {entry}\n"
 
 
 def _import_invalid(line: re.Match[str]) -> str:
+    names = line[1].split(", ")
+    if not set(names) <= {"JsonSchemaValueException", "JsonSchemaValuesException"}:
+        raise GeneratorChanged(f"fastjsonschema's code imports {line[1]}, not only its errors: update validation.py")
     # __package__, not __name__: the build runs this module as __main__.
-    names = ", ".join(f"Invalid as {name}" for name in line[1].split(", "))
-    return f"from {__package__}.validation import {names}"
+    return f"from {__package__}.validation import {', '.join(f'Invalid as {name}' for name in names)}"
 
 
 def schemas(namespace: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -117,6 +123,8 @@ def shipped(modules: Iterable[str]) -> dict[str, Any]:
             try:
                 canonical = json.dumps(schema, sort_keys=True)
                 source = code(canonical)
+            except GeneratorChanged:  # every schema's code would fail alike, at run time too: stop the build
+                raise
             except Exception as error:  # not JSON, a definition fastjsonschema refuses, a $ref it cannot fetch
                 skipped.setdefault(module, []).append(f"{schema.get('title', 'a schema')}: {error}")
                 continue
