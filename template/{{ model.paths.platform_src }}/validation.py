@@ -66,14 +66,15 @@ def module_name(canonical: str) -> str:
 
 @cache
 def _validator(canonical: str) -> Validator:
-    name = f"{SHIPPED}.{module_name(canonical)}"
+    module = module_name(canonical)
+    name = f"{SHIPPED}.{module}"
     try:
         return importlib.import_module(name).VALIDATE
     except ModuleNotFoundError as error:
         if error.name not in (name, SHIPPED):  # a shipped module whose own import failed
             raise
     namespace: dict[str, Any] = {}  # run as a shipped module's code runs on import
-    exec(compile(code(canonical), f"<validator {module_name(canonical)}>", "exec"), namespace)
+    exec(compile(code(canonical), f"<validator {module}>", "exec"), namespace)
     return namespace["VALIDATE"]
 
 
@@ -83,11 +84,12 @@ def code(canonical: str) -> str:
     from fastjsonschema import compile_to_code
     from fastjsonschema.ref_resolver import RefResolver
 
-    source, found = re.subn(_IMPORT, _import_invalid, compile_to_code(json.loads(canonical)))
+    schema = json.loads(canonical)
+    source, found = re.subn(_IMPORT, _import_invalid, compile_to_code(schema))
     if found != 1:  # a fastjsonschema that makes other code: refuse rather than ship it
         raise GeneratorChanged("fastjsonschema's code no longer imports its errors in one line: update validation.py")
     # The code names its entry function after the schema's id ("validate" without one).
-    entry = RefResolver.from_schema(json.loads(canonical), store={}).get_scope_name()
+    entry = RefResolver.from_schema(schema, store={}).get_scope_name()
     return f"{source}\n\nVALIDATE = {entry}\n"
 
 
